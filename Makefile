@@ -1,0 +1,32 @@
+# One entry point for people and CI alike. Only `python3 -m venv` and pip are assumed.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_OUT ?= demo-out
+
+.PHONY: demo test lint venv bench clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@# scan exits 1 when some sample needs review or is rejected: that is the demo's point.
+	$(BIN)/docpipe scan fixtures/samples --out $(DEMO_OUT) || [ $$? -eq 1 ]
+	@echo "HTML index: $(abspath $(DEMO_OUT))/index.html"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy docpipe extractors validators fixtures
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

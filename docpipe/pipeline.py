@@ -1,0 +1,208 @@
+"""The review of one submission as a list of named stages over one state.
+
+intake → pages → read (OCR, classify, extract) → validate → report. Each stage takes
+the ``Review`` state and fills its part; a bad attachment is caught at its own boundary
+and recorded for the file rules, so it never stops the rest.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from docpipe.errors import DocpipeError, FileTypeNotAllowed
+from docpipe.intake import Intake, load_submission
+from docpipe.models import (
+    Attachment,
+    AttachmentStatus,
+    Document,
+    Finding,
+    Report,
+)
+from docpipe.normalize import parse_date
+from docpipe.pages import Page, open_pages
+from docpipe.privacy import mask_text
+from docpipe.report import build_report
+from docpipe.rules import RuleContext, run_rules
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Review:
+    """The state one submission's review builds up, stage by stage."""
+
+    path: Path
+    reference_date_override: date | None = None
+    engine: str | None = None
+    intake: Intake | None = None
+    reference_date: date = field(default_factory=date.today)
+    pages: dict[str, list[Page]] = field(default_factory=dict)
+    file_errors: dict[str, DocpipeError] = field(default_factory=dict)
+    documents: list[Document] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    report: Report | None = None
+
+
+Stage = Callable[[Review], None]
+
+
+def stage_intake(rv: Review) -> None:
+    """Load submission.json and list the attachments (zip-safe)."""
+    rv.intake = load_submission(rv.path)
+    rv.file_errors.update(rv.intake.file_errors)
+    filed = rv.intake.submission.reference_date if rv.intake.submission else None
+    parsed = parse_date(filed) if filed else None
+    # An unparseable reference date is flagged by DATE-FORMAT; the review goes on as of today.
+    rv.reference_date = rv.reference_date_override or parsed or date.today()
+
+
+def stage_pages(rv: Review) -> None:
+    """Decode every attachment under the safety limits; a failure is that file's finding."""
+    assert rv.intake is not None
+    for f in rv.intake.files:
+        if f.name in rv.file_errors:
+            continue
+        try:
+            rv.pages[f.name] = open_pages(f)
+        except DocpipeError as exc:
+            log.info("%s: %s", f.name, mask_text(exc.message_en))
+            rv.file_errors[f.name] = exc
+
+
+def stage_read(rv: Review) -> None:
+    """OCR, classify and extract every page into documents (the reading stage)."""
+    # Filled by the reading issue: docpipe.reading turns pages into documents.
+    try:
+        from docpipe import reading  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    rv.documents = reading.read_documents(rv.pages, engine=rv.engine, errors=rv.file_errors)
+
+
+def stage_validate(rv: Review) -> None:
+    """Run every registered rule over the filed fields, files and documents."""
+    assert rv.intake is not None
+    ctx = RuleContext(
+        reference_date=rv.reference_date,
+        submission=rv.intake.submission,
+        submission_error=rv.intake.submission_error,
+        files=rv.intake.files,
+        file_errors=rv.file_errors,
+        documents=rv.documents,
+    )
+    rv.findings = run_rules(ctx)
+
+
+def stage_report(rv: Review) -> None:
+    """Assemble the contract report from the state."""
+    assert rv.intake is not None
+    attachments = []
+    refused = {f.field.removeprefix("file:") for f in rv.findings if f.rule == "FILE-TYPE"}
+    for f in rv.intake.files:
+        pages = rv.pages.get(f.name, [])
+        status = AttachmentStatus.read
+        note = None
+        err = rv.file_errors.get(f.name)
+        if f.name in refused or isinstance(err, FileTypeNotAllowed):
+            status = AttachmentStatus.refused
+        elif err is not None:
+            status = AttachmentStatus.unreadable
+        if err is not None:
+            note = err.message
+        kinds = sorted({d.kind for d in rv.documents if d.file == f.name})
+        attachments.append(
+            Attachment(
+                file=f.name,
+                size=f.size,
+                sha256=f.sha256,
+                detected_type=f.detected_type,
+                pages=len(pages),
+                status=status,
+                kinds=kinds,
+                note=note,
+            )
+        )
+    # Entries refused before they became files (unsafe zip members) are attachments too.
+    listed = {a.file for a in attachments}
+    for name, err in rv.file_errors.items():
+        if name not in listed:
+            attachments.append(
+                Attachment(
+                    file=name,
+                    size=0,
+                    sha256="",
+                    status=AttachmentStatus.unreadable,
+                    note=err.message,
+                )
+            )
+    for name in rv.intake.skipped:
+        attachments.append(
+            Attachment(
+                file=name,
+                size=0,
+                sha256="",
+                status=AttachmentStatus.ignored,
+                note="docpipe 输出或系统文件，未审查 / docpipe output or an OS file, not reviewed",
+            )
+        )
+    rv.report = build_report(
+        submission_id=rv.intake.submission_id,
+        submission=rv.intake.submission,
+        reference_date=rv.reference_date,
+        attachments=attachments,
+        documents=rv.documents,
+        findings=rv.findings,
+        timings=rv.timings,
+        docpipe_version=_version(),
+    )
+
+
+STAGES: list[tuple[str, Stage]] = [
+    ("intake", stage_intake),
+    ("pages", stage_pages),
+    ("read", stage_read),
+    ("validate", stage_validate),
+    ("report", stage_report),
+]
+
+
+def review(path: Path, *, reference_date: date | None = None, engine: str | None = None) -> Report:
+    """Review one submission folder or zip and return its report.
+
+    A bad submission never raises: it becomes findings. Raises ``SubmissionNotFound``
+    only when ``path`` is neither a folder nor a zip.
+    """
+    rv = Review(path=Path(path), reference_date_override=reference_date, engine=engine)
+    for name, stage in STAGES:
+        start = time.perf_counter()
+        stage(rv)
+        rv.timings[name] = round(time.perf_counter() - start, 4)
+    assert rv.report is not None
+    rv.report.timings = rv.timings
+    return rv.report
+
+
+def warm_up(engine: str | None = None) -> None:
+    """Load the heavy parts (rules, OCR engine) once per process."""
+    from docpipe.rules import load_rules
+
+    load_rules()
+    try:
+        from docpipe import reading  # type: ignore[attr-defined]
+    except ImportError:
+        return
+    reading.warm_up(engine)
+
+
+def _version() -> str:
+    try:
+        return version("docpipe")
+    except PackageNotFoundError:
+        return "0+unknown"
