@@ -1,0 +1,175 @@
+"""Normalisers for filed and read values: text, ID numbers, dates, ages.
+
+RULES.md "Normalise before comparing": NFKC (folds full-width digits, letters and
+brackets), strip all whitespace, upper-case letters. The same functions serve the rules
+on filed values and the OCR extractors, so a value typed into the portal and the same
+value read from a card compare equal.
+
+Every function is pure and total: a value that cannot be understood gives ``None``
+(or ``False``), never an exception, because judging a format is a rule's job.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date
+
+LONG_TERM = "长期"
+
+# Words a card back or a license uses for "no end date". 长期有效 appears on some
+# license copies; it means the same.
+_LONG_TERM_WORDS = frozenset({"长期", "永久", "无固定期限", "长期有效"})
+
+# Filed values are ISO; OCR gives the other spellings (card back: 2015.03.02, license:
+# 2011年07月21日). Each pattern captures year, month, day.
+_DATE_PATTERNS = (
+    re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})"),
+    re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?"),
+    re.compile(r"(\d{4})\.(\d{1,2})\.(\d{1,2})"),
+    re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})"),
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),
+)
+
+
+def _nfkc_compact(s: str) -> str:
+    """NFKC, then drop every whitespace character (NFKC turns U+3000 into a space)."""
+    return "".join(unicodedata.normalize("NFKC", s).split())
+
+
+def norm_text(s: str) -> str:
+    """Normalise text for comparison: NFKC, no whitespace, letters upper-case.
+
+    >>> norm_text("永康市天佳工贸（有限）公司 ")
+    '永康市天佳工贸(有限)公司'
+    >>> norm_text("永康市天佳工贸(有限)公司") == norm_text("永康市天佳工贸（有限）公司")
+    True
+    >>> norm_text("９１３３ ０７８４ｍ")
+    '91330784M'
+    >>> norm_text("ic卡")
+    'IC卡'
+    """
+    return _nfkc_compact(s).upper()
+
+
+def norm_id(s: str) -> str:
+    """Normalise an ID number or code: as ``norm_text``, so a trailing ``x`` becomes ``X``.
+
+    >>> norm_id(" 11010519491231002x ")
+    '11010519491231002X'
+    >>> norm_id("１１０１０５１９４９１２３１００２ｘ")
+    '11010519491231002X'
+    """
+    return norm_text(s)
+
+
+def is_long_term(s: str | None) -> bool:
+    """Tell whether ``s`` says the validity has no end (长期, 永久, 无固定期限).
+
+    >>> is_long_term(" 长 期")
+    True
+    >>> is_long_term("无固定期限")
+    True
+    >>> is_long_term("2035-03-02")
+    False
+    >>> is_long_term(None)
+    False
+    """
+    if s is None:
+        return False
+    return _nfkc_compact(s) in _LONG_TERM_WORDS
+
+
+def parse_date(s: str | None) -> date | None:
+    """Read a date in any spelling the portal or a document uses; ``None`` if not a real date.
+
+    >>> parse_date("2011-07-21")
+    datetime.date(2011, 7, 21)
+    >>> parse_date("2011年07月21日"), parse_date("2011年7月21日")
+    (datetime.date(2011, 7, 21), datetime.date(2011, 7, 21))
+    >>> parse_date("2015.03.02"), parse_date("2015/03/02"), parse_date("20150302")
+    (datetime.date(2015, 3, 2), datetime.date(2015, 3, 2), datetime.date(2015, 3, 2))
+    >>> parse_date("２０１５－０３－０２")  # full-width, as some forms type it
+    datetime.date(2015, 3, 2)
+    >>> parse_date("2015-02-29") is None, parse_date("2015-13-01") is None
+    (True, True)
+    >>> parse_date("长期") is None, parse_date("") is None, parse_date(None) is None
+    (True, True, True)
+    """
+    if s is None:
+        return None
+    text = _nfkc_compact(s)
+    for pattern in _DATE_PATTERNS:
+        m = pattern.fullmatch(text)
+        if m is None:
+            continue
+        year, month, day = (int(g) for g in m.groups())
+        try:
+            return date(year, month, day)
+        except ValueError:
+            return None
+    return None
+
+
+def norm_date(s: str | None) -> str | None:
+    """Return a date as ISO text, ``长期`` for any long-term wording, else ``None``.
+
+    >>> norm_date("2015.03.02")
+    '2015-03-02'
+    >>> norm_date("永久")
+    '长期'
+    >>> norm_date("2015.02.30") is None
+    True
+    """
+    if is_long_term(s):
+        return LONG_TERM
+    d = parse_date(s)
+    return d.isoformat() if d is not None else None
+
+
+def add_years(d: date, n: int) -> date:
+    """Return the same month and day ``n`` years later (29 Feb → 28 Feb in a common year).
+
+    RULES.md accepts 28 Feb or 1 Mar for a 29 Feb start; this returns 28 Feb, and rules
+    that compare against it accept the next day as well (see ``year_ends``).
+
+    >>> add_years(date(2015, 3, 2), 20)
+    datetime.date(2035, 3, 2)
+    >>> add_years(date(2016, 2, 29), 10)
+    datetime.date(2026, 2, 28)
+    >>> add_years(date(2016, 2, 29), 4)
+    datetime.date(2020, 2, 29)
+    """
+    try:
+        return d.replace(year=d.year + n)
+    except ValueError:
+        # Only 29 Feb has no twin in a common year.
+        return d.replace(year=d.year + n, day=28)
+
+
+def year_ends(d: date, n: int) -> tuple[date, ...]:
+    """Return every accepted "``n`` years after ``d``": one date, or 28 Feb and 1 Mar for 29 Feb.
+
+    >>> year_ends(date(2015, 3, 2), 10)
+    (datetime.date(2025, 3, 2),)
+    >>> year_ends(date(2016, 2, 29), 10)
+    (datetime.date(2026, 2, 28), datetime.date(2026, 3, 1))
+    """
+    end = add_years(d, n)
+    if (d.month, d.day) == (2, 29) and end.day == 28:
+        return end, date(end.year, 3, 1)
+    return (end,)
+
+
+def age_on(birth: date, day: date) -> int:
+    """Return the age in full years on ``day`` (a 29 Feb child ages on 1 Mar in common years).
+
+    >>> age_on(date(1975, 4, 9), date(2015, 4, 8)), age_on(date(1975, 4, 9), date(2015, 4, 9))
+    (39, 40)
+    >>> age_on(date(2000, 2, 29), date(2016, 2, 28)), age_on(date(2000, 2, 29), date(2016, 3, 1))
+    (15, 16)
+    """
+    years = day.year - birth.year
+    if (day.month, day.day) < (birth.month, birth.day):
+        years -= 1
+    return years
