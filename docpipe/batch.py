@@ -1,0 +1,403 @@
+"""``docpipe scan``: review every submission under a folder, resumably.
+
+Discovery
+    A folder holding ``submission.json`` is one submission (its subfolders are not
+    searched further); any other ``*.zip`` is one submission. ``ROOT`` itself may be a
+    submission. The output folder is skipped when it lies inside ``ROOT``. Submissions
+    are taken in sorted path order.
+
+Output names
+    Each submission gets ``OUT/<key>/``: ``key`` is its ``submission_id`` (from
+    ``submission.json``, else the folder or zip name) made file-system safe; a key taken
+    earlier in path order (compared case-insensitively) gets ``-2``, ``-3`` … appended.
+
+Resume
+    ``OUT/<key>/input.json`` records the source path and a sha256 over the submission's
+    content (a folder: every file's relative path, size and bytes, in sorted order; a
+    zip: its bytes). A submission is finished iff ``report.json`` parses and
+    ``input.json`` holds the current sha256. Redoing one deletes ``report.json`` first,
+    then writes ``input.json``, reviews, and writes ``report.html`` then ``report.json``
+    (each atomically), so a kill at any moment leaves it either finished or to be redone.
+    Leftover temp files are removed when a scan starts. ``summary.json`` and
+    ``index.html`` are rebuilt at the end from the ``report.json`` of every submission
+    found, so a resumed run has complete totals.
+
+Test hook
+    ``DOCPIPE_SCAN_DELAY=<seconds>`` sleeps that long before each submission, so a
+    test can kill a scan mid-run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import multiprocessing
+import os
+import re
+import sys
+import time
+import unicodedata
+import zipfile
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from docpipe import pipeline
+from docpipe.atomic import remove_stale_temps, write_text_atomic
+from docpipe.errors import DocpipeError, InputError
+from docpipe.models import Finding, Report, Severity
+from docpipe.privacy import install_log_masking, mask_text
+from docpipe.report import write_report
+
+log = logging.getLogger(__name__)
+
+MARKER = "input.json"
+REPORT = "report.json"
+DELAY_ENV = "DOCPIPE_SCAN_DELAY"
+_RESERVED = {"index.html", "summary.json"}
+_UNSAFE = re.compile(r"[^\w.\-]+")
+_USABLE_ID = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,120}$")
+_SEVERITY_RANK = {Severity.error: 0, Severity.warning: 1, Severity.info: 2}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One submission found under ROOT: where it is, its key in OUT, its content hash."""
+
+    source: Path
+    key: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one submission in this run (``error`` set when it could not run)."""
+
+    key: str
+    verdict: str | None = None
+    error: str | None = None
+    resumed: bool = False
+
+
+@dataclass
+class ScanResult:
+    """Totals of a scan, read back from every report.json (so resumed work counts too)."""
+
+    total: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: {"pass": 0, "review": 0, "reject": 0})
+    failed: list[dict[str, str]] = field(default_factory=list)
+    redone: int = 0
+    resumed: int = 0
+
+    @property
+    def all_passed(self) -> bool:
+        """True when every submission got ``pass`` and none failed."""
+        return not self.failed and self.verdicts["pass"] == self.total
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def find_submissions(root: Path, exclude: Path | None = None) -> list[Path]:
+    """Every submission folder or zip under ``root``, sorted by path.
+
+    Raises ``InputError`` when ``root`` is missing or unreadable.
+    """
+    if root.is_file() and root.suffix.lower() == ".zip":
+        return [root]
+    if not root.is_dir():
+        raise InputError(f"not a folder or zip: {root}", f"不是文件夹或 zip 文件：{root}")
+    try:
+        os.listdir(root)
+    except OSError as exc:
+        raise InputError(f"cannot read {root}: {exc.strerror}", f"无法读取 {root}") from exc
+    skip = exclude.resolve() if exclude is not None else None
+    found: list[Path] = []
+
+    def _warn(exc: OSError) -> None:
+        log.warning("skipped unreadable %s: %s", exc.filename, exc.strerror)
+
+    for dirpath, dirnames, filenames in os.walk(root, onerror=_warn):
+        here = Path(dirpath)
+        if skip is not None and here.resolve() == skip:
+            dirnames[:] = []
+            continue
+        if "submission.json" in filenames:
+            found.append(here)
+            dirnames[:] = []  # a submission's subfolders are its own business
+            continue
+        dirnames.sort()
+        found.extend(here / f for f in filenames if f.lower().endswith(".zip"))
+    return sorted(found, key=lambda p: p.as_posix())
+
+
+def sanitize_key(name: str) -> str:
+    """Make a submission id a file-system-safe folder name.
+
+    >>> sanitize_key("永康/天佳 2026:01")
+    '永康_天佳_2026_01'
+    >>> sanitize_key("../.."), sanitize_key("index.html")
+    ('submission', '_index.html')
+    """
+    key = _UNSAFE.sub("_", unicodedata.normalize("NFC", name)).strip("._")[:100]
+    if not key:
+        return "submission"
+    return f"_{key}" if key.lower() in _RESERVED else key
+
+
+def declared_id(path: Path) -> str:
+    """Return the submission's own id: its ``submission_id`` if usable, else its name."""
+    try:
+        if path.is_dir():
+            raw = (path / "submission.json").read_bytes()
+        else:
+            with zipfile.ZipFile(path) as zf:
+                names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "submission.json"]
+                info = zf.getinfo(min(names, key=lambda n: n.count("/"))) if names else None
+                # The id is a hint for the folder name; a huge member is not worth reading.
+                raw = zf.read(info) if info is not None and info.file_size < 1 << 20 else b""
+        sid = json.loads(raw).get("submission_id") if raw else None
+    except (OSError, ValueError, zipfile.BadZipFile, AttributeError) as exc:
+        log.debug("no submission_id from %s: %s", path, exc)
+        sid = None
+    # Same rule as intake: an id that cannot name a folder falls back to the file name.
+    if isinstance(sid, str) and _USABLE_ID.match(sid.strip()) and not sid.strip().startswith("."):
+        return sid.strip()
+    return path.stem if path.is_file() else path.name
+
+
+def content_sha256(path: Path, exclude: Path | None = None) -> str:
+    """Hash of a submission's content (see the module docstring)."""
+    digest = hashlib.sha256()
+    if path.is_file():
+        with path.open("rb") as fh:
+            return hashlib.file_digest(fh, "sha256").hexdigest()
+    skip = exclude.resolve() if exclude is not None else None
+    files: list[tuple[str, Path]] = []
+    for dirpath, dirnames, filenames in os.walk(path):
+        if skip is not None and Path(dirpath).resolve() == skip:
+            dirnames[:] = []
+            continue
+        files.extend(
+            (Path(dirpath, f).relative_to(path).as_posix(), Path(dirpath, f)) for f in filenames
+        )
+    for rel, file in sorted(files):
+        try:
+            data = file.read_bytes()
+        except OSError as exc:  # the review reports it; the hash only needs to be stable
+            data = f"unreadable:{exc.errno}".encode()
+        digest.update(f"{rel}\0{len(data)}\0".encode())
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def plan(root: Path, out: Path) -> list[Item]:
+    """Find the submissions and give each a unique key, deterministic by sorted path."""
+    items: list[Item] = []
+    taken: set[str] = set()
+    for src in find_submissions(root, exclude=out):
+        base = sanitize_key(declared_id(src))
+        key, n = base, 1
+        while key.casefold() in taken:
+            n += 1
+            key = f"{base}-{n}"
+        taken.add(key.casefold())
+        items.append(Item(source=src.resolve(), key=key, sha256=content_sha256(src, out)))
+    return items
+
+
+# --------------------------------------------------------------------------- one submission
+
+
+def is_finished(item: Item, out: Path) -> bool:
+    """Tell whether ``item`` has a complete report made from its current content."""
+    folder = out / item.key
+    try:
+        marker = json.loads((folder / MARKER).read_text("utf-8"))
+        json.loads((folder / REPORT).read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(marker, dict) and marker.get("sha256") == item.sha256
+
+
+def process_one(
+    item: Item, out: Path, reference_date: date | None = None, engine: str | None = None
+) -> Outcome:
+    """Review one submission into ``out/<key>/``; never raises for a bad submission."""
+    folder = out / item.key
+    folder.mkdir(parents=True, exist_ok=True)
+    # Drop the old report before the new marker: a kill in between must not leave an
+    # old report looking like the result of the new content.
+    (folder / REPORT).unlink(missing_ok=True)
+    marker = {"source": str(item.source), "sha256": item.sha256}
+    write_text_atomic(folder / MARKER, json.dumps(marker, ensure_ascii=False, indent=2) + "\n")
+    delay = float(os.environ.get(DELAY_ENV) or 0)
+    if delay > 0:
+        time.sleep(delay)
+    try:
+        report = pipeline.review(item.source, reference_date=reference_date, engine=engine)
+        write_report(report, folder)
+    except DocpipeError as exc:
+        log.error("%s: %s", item.key, mask_text(exc.message_en))
+        return Outcome(item.key, error=exc.message)
+    except Exception as exc:  # one submission's crash must not end the scan; cause is logged
+        log.exception("%s: unexpected failure", item.key)
+        return Outcome(item.key, error=mask_text(f"{type(exc).__name__}: {exc}"))
+    return Outcome(item.key, verdict=report.verdict.value)
+
+
+def _init_worker(engine: str | None, log_level: int) -> None:
+    """Pool initializer: logging like the parent, the engine loaded once per worker."""
+    if sys.platform == "linux":
+        # Die with the parent: a killed scan must not leave workers writing behind a resume.
+        with contextlib.suppress(OSError, AttributeError):
+            import ctypes
+            import signal
+
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    logging.basicConfig(stream=sys.stderr, level=log_level, format="%(levelname)s %(message)s")
+    install_log_masking()
+    pipeline.warm_up(engine)
+
+
+def _run_pool(
+    todo: list[Item],
+    out: Path,
+    workers: int,
+    reference_date: date | None,
+    engine: str | None,
+) -> Iterator[Outcome]:
+    ctx = multiprocessing.get_context("spawn")  # no fork of a parent holding threads
+    init = (engine, logging.getLogger().getEffectiveLevel())
+    with ProcessPoolExecutor(min(workers, len(todo)), ctx, _init_worker, init) as pool:
+        futures = {pool.submit(process_one, i, out, reference_date, engine): i for i in todo}
+        try:
+            for fut in as_completed(futures):
+                try:
+                    yield fut.result()
+                except Exception as exc:  # a dead worker (BrokenProcessPool); cause recorded
+                    log.error("%s: worker failed: %s", futures[fut].key, exc)
+                    yield Outcome(futures[fut].key, error=f"worker failed: {exc}")
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+# --------------------------------------------------------------------------- the scan
+
+
+def scan(
+    root: Path,
+    out: Path,
+    *,
+    workers: int = 1,
+    reference_date: date | None = None,
+    engine: str | None = None,
+    on_start: Callable[[int, int], None] | None = None,
+    on_done: Callable[[Outcome], None] | None = None,
+) -> ScanResult:
+    """Review every submission under ``root`` into ``out``, skipping finished ones.
+
+    ``on_start(total, already_finished)`` and ``on_done(outcome)`` report progress.
+    Raises ``InputError`` when ``root`` cannot be read.
+    """
+    items = plan(root, out)
+    out.mkdir(parents=True, exist_ok=True)
+    for folder in [out, *(out / i.key for i in items)]:
+        for tmp in remove_stale_temps(folder):
+            log.info("removed leftover temp file %s", tmp)
+    todo = [i for i in items if not is_finished(i, out)]
+    done = len(items) - len(todo)
+    if on_start:
+        on_start(len(items), done)
+    outcomes: dict[str, Outcome] = {}
+    if todo:
+        if workers <= 1:
+            pipeline.warm_up(engine)
+            stream: Iterator[Outcome] = (process_one(i, out, reference_date, engine) for i in todo)
+        else:
+            stream = _run_pool(todo, out, workers, reference_date, engine)
+        for outcome in stream:
+            outcomes[outcome.key] = outcome
+            if on_done:
+                on_done(outcome)
+    result = write_summary(root, out, items, outcomes)
+    result.redone, result.resumed = len(todo), done
+    return result
+
+
+def _top_finding(findings: list[Finding]) -> str:
+    if not findings:
+        return ""
+    top = min(findings, key=lambda f: _SEVERITY_RANK[f.severity])
+    return mask_text(f"[{top.code.value}] {top.field}: {top.message}")
+
+
+def write_summary(
+    root: Path, out: Path, items: list[Item], outcomes: dict[str, Outcome]
+) -> ScanResult:
+    """Rebuild ``summary.json`` and ``index.html`` from the reports in ``out``."""
+    result = ScanResult(total=len(items))
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        row: dict[str, Any] = {"key": item.key, "source": str(item.source)}
+        try:
+            report = Report.model_validate_json((out / item.key / REPORT).read_bytes())
+        except (OSError, ValueError) as exc:
+            outcome = outcomes.get(item.key)
+            error = mask_text(outcome.error if outcome and outcome.error else f"no report: {exc}")
+            result.failed.append({"key": item.key, "source": str(item.source), "error": error})
+            rows.append({**row, "verdict": "failed", "error": error})
+            continue
+        result.verdicts[report.verdict.value] += 1
+        rows.append(
+            {
+                **row,
+                "submission_id": report.submission_id,
+                "enterprise_name": report.enterprise_name,
+                "credit_code": report.credit_code,
+                "verdict": report.verdict.value,
+                "counts": report.counts.model_dump(),
+                "top_finding": _top_finding(report.findings),
+                "report_json": f"{item.key}/{REPORT}",
+                "report_html": f"{item.key}/report.html",
+            }
+        )
+    summary = {
+        "schema_version": "1",
+        "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "root": str(root.resolve()),
+        "total": result.total,
+        "verdicts": result.verdicts,
+        "failed": len(result.failed),
+        "submissions": rows,
+    }
+    write_text_atomic(
+        out / "summary.json", json.dumps(summary, ensure_ascii=False, indent=2) + "\n"
+    )
+    write_text_atomic(out / "index.html", render_index(summary))
+    return result
+
+
+def render_index(summary: dict[str, Any]) -> str:
+    """Render the plain table of all submissions (``summary`` is already masked)."""
+    return _index_template().render(s=summary)
+
+
+@cache
+def _index_template() -> jinja2.Template:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("docpipe", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return env.get_template("index.html")

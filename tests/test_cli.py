@@ -1,0 +1,182 @@
+"""`docpipe check` and the command-line conventions: exit codes, stdout, output folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from docpipe import pipeline
+from docpipe.checkdigits import id_check_char
+from docpipe.cli import app
+from docpipe.models import Code, Finding, Report, Severity, Verdict
+
+runner = CliRunner()
+
+
+def _id(first17: str) -> str:
+    return first17 + id_check_char(first17)
+
+
+def make_submission(folder: Path, submission_id: str = "S-1", **enterprise: str) -> Path:
+    """A synthetic submission folder (valid check digits unless overridden)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {
+        "submission_id": submission_id,
+        "application_type": "change_operator",
+        "reference_date": "2026-11-20",
+        "enterprise": {"credit_code": "91330784579324580M", "name": "永康市天佳工贸有限公司"}
+        | enterprise,
+        "operators": [
+            {
+                "name": "李四",
+                "id_type": "居民身份证",
+                "id_number": _id("33078419900101123"),
+                "id_valid_from": "2020-06-01",
+                "id_valid_to": "2040-06-01",
+                "gender": "男",
+                "birth_date": "1990-01-01",
+                "mobile": "13912345678",
+                "device_type": "U盾",
+            }
+        ],
+    }
+    (folder / "submission.json").write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    return folder
+
+
+def _stub_report(verdict: Verdict) -> Report:
+    severity = {Verdict.review: Severity.warning, Verdict.reject: Severity.error}.get(verdict)
+    findings = []
+    if severity is not None:
+        findings.append(
+            Finding(
+                rule="ID-CHECK",
+                code=Code.invalid_format,
+                severity=severity,
+                field="operators[0].id_number",
+                filed="330784199001011235",
+                message="证件号码 330784199001011235 校验位错误 / check digit wrong",
+            )
+        )
+    return Report(submission_id="S-1", verdict=verdict, findings=findings)
+
+
+@pytest.mark.parametrize(
+    ("verdict", "code"),
+    [(Verdict.pass_, 0), (Verdict.review, 1), (Verdict.reject, 1)],
+    ids=["pass-0", "review-1", "reject-1"],
+)
+def test_check_exit_code_follows_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verdict: Verdict, code: int
+) -> None:
+    # The verdict is the rules' business; here only its mapping to the exit status counts.
+    monkeypatch.setattr(pipeline, "review", lambda *a, **k: _stub_report(verdict))
+    sub = make_submission(tmp_path / "sub")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["check", str(sub), "--out", str(out)])
+    assert result.exit_code == code, result.output
+    assert f"S-1: {verdict.value}" in result.stdout
+    assert json.loads((out / "report.json").read_text("utf-8"))["verdict"] == verdict.value
+    assert (out / "report.html").is_file()
+
+
+def test_check_stdout_masks_personal_numbers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "review", lambda *a, **k: _stub_report(Verdict.reject))
+    result = runner.invoke(
+        app, ["check", str(make_submission(tmp_path / "s")), "-o", str(tmp_path)]
+    )
+    assert "330784199001011235" not in result.stdout
+    assert "330784********1235" in result.stdout
+
+
+def test_check_faulty_sample_is_rejected_by_the_real_pipeline(tmp_path: Path) -> None:
+    # Check character of the credit code changed: USCC-CHECK must turn it into an error.
+    sub = make_submission(tmp_path / "faulty", credit_code="91330784579324580A")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["check", str(sub), "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    report = json.loads((out / "report.json").read_text("utf-8"))
+    assert report["verdict"] == "reject"
+    assert any(
+        f["field"] == "enterprise.credit_code" and f["severity"] == "error"
+        for f in report["findings"]
+    )
+
+
+def test_check_default_out_is_under_docpipe_out(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sub = make_submission(tmp_path / "sub", submission_id="我的 申请:1")
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["check", str(sub)])
+    assert result.exit_code in (0, 1), result.output
+    target = Path("docpipe-out") / "我的_申请_1"
+    assert (tmp_path / target / "report.json").is_file()
+    assert str(target / "report.html") in result.stdout
+
+
+def test_check_zip_submission(tmp_path: Path) -> None:
+    import zipfile
+
+    sub = make_submission(tmp_path / "sub", submission_id="Z-1")
+    archive = tmp_path / "z.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(sub / "submission.json", "submission.json")
+    result = runner.invoke(app, ["check", str(archive), "--out", str(tmp_path / "o")])
+    assert result.exit_code in (0, 1), result.output
+    assert json.loads((tmp_path / "o" / "report.json").read_text("utf-8"))["submission_id"] == "Z-1"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["check", "{tmp}/does-not-exist"],
+        ["check", "{sub}", "--no-such-option"],
+        ["check", "{sub}", "--reference-date", "2026-13-40"],
+        ["check"],
+        ["scan", "{tmp}/does-not-exist"],
+        ["scan", "{tmp}", "--workers", "0"],
+        ["frobnicate"],
+    ],
+    ids=[
+        "check-missing-path",
+        "check-bad-option",
+        "check-bad-date",
+        "check-no-argument",
+        "scan-missing-root",
+        "scan-zero-workers",
+        "unknown-command",
+    ],
+)
+def test_could_not_run_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)  # default --out is relative: keep it out of the repo
+    sub = make_submission(tmp_path / "sub")
+    argv = [a.format(tmp=tmp_path, sub=sub) for a in args]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert not (tmp_path / "docpipe-out").exists()
+
+
+def test_check_plain_file_is_not_a_submission(tmp_path: Path) -> None:
+    plain = tmp_path / "notes.txt"
+    plain.write_text("hello", "utf-8")
+    result = runner.invoke(app, ["check", str(plain), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert not (tmp_path / "o" / "report.json").exists()
+
+
+def test_folder_without_submission_json_is_still_checked(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["check", str(empty), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1, result.output
+    report = json.loads((tmp_path / "o" / "report.json").read_text("utf-8"))
+    assert report["verdict"] == "reject"
+    assert any(f["field"] == "submission" for f in report["findings"])
