@@ -254,8 +254,10 @@ def process_one(
     return Outcome(item.key, verdict=report.verdict.value)
 
 
-def _init_worker(engine: str | None, log_level: int) -> None:
+def _init_worker(engine: str | None, log_level: int, workers: int) -> None:
     """Pool initializer: logging like the parent, the engine loaded once per worker."""
+    # The OCR engine divides the cores among the workers instead of each taking all.
+    os.environ.setdefault("DOCPIPE_WORKERS", str(workers))
     if sys.platform == "linux":
         # Die with the parent: a killed scan must not leave workers writing behind a resume.
         with contextlib.suppress(OSError, AttributeError):
@@ -276,8 +278,9 @@ def _run_pool(
     engine: str | None,
 ) -> Iterator[Outcome]:
     ctx = multiprocessing.get_context("spawn")  # no fork of a parent holding threads
-    init = (engine, logging.getLogger().getEffectiveLevel())
-    with ProcessPoolExecutor(min(workers, len(todo)), ctx, _init_worker, init) as pool:
+    n = min(workers, len(todo))
+    init = (engine, logging.getLogger().getEffectiveLevel(), n)
+    with ProcessPoolExecutor(n, ctx, _init_worker, init) as pool:
         futures = {pool.submit(process_one, i, out, reference_date, engine): i for i in todo}
         try:
             for fut in as_completed(futures):

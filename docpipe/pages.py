@@ -109,6 +109,12 @@ class Page:
     _image: Image.Image | None = field(default=None, repr=False)
     _pdf: _PdfSource | None = field(default=None, repr=False)
 
+    def pdf_page(self) -> Any | None:
+        """The PyMuPDF page of a PDF page (for its text layer), ``None`` for an image."""
+        if self._pdf is None:
+            return None
+        return self._pdf.doc().load_page(self.number - 1)
+
     def image(self) -> Image.Image:
         """Return the page as an RGB image of ``width`` × ``height`` pixels.
 

@@ -15,6 +15,7 @@ from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from docpipe import reading
 from docpipe.errors import DocpipeError, FileTypeNotAllowed
 from docpipe.intake import Intake, load_submission
 from docpipe.models import (
@@ -28,7 +29,7 @@ from docpipe.normalize import parse_date
 from docpipe.pages import Page, open_pages
 from docpipe.privacy import mask_text
 from docpipe.report import build_report
-from docpipe.rules import RuleContext, run_rules
+from docpipe.rules import RuleContext, load_rules, run_rules
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Review:
     reference_date: date = field(default_factory=date.today)
     pages: dict[str, list[Page]] = field(default_factory=dict)
     file_errors: dict[str, DocpipeError] = field(default_factory=dict)
+    read_pages: dict[tuple[str, int], reading.ReadPage] = field(default_factory=dict)
     documents: list[Document] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -78,12 +80,9 @@ def stage_pages(rv: Review) -> None:
 
 def stage_read(rv: Review) -> None:
     """OCR, classify and extract every page into documents (the reading stage)."""
-    # Filled by the reading issue: docpipe.reading turns pages into documents.
-    try:
-        from docpipe import reading  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    rv.documents = reading.read_documents(rv.pages, engine=rv.engine, errors=rv.file_errors)
+    rv.documents = reading.read_documents(
+        rv.pages, engine=rv.engine, errors=rv.file_errors, read_pages=rv.read_pages
+    )
 
 
 def stage_validate(rv: Review) -> None:
@@ -191,13 +190,7 @@ def review(path: Path, *, reference_date: date | None = None, engine: str | None
 
 def warm_up(engine: str | None = None) -> None:
     """Load the heavy parts (rules, OCR engine) once per process."""
-    from docpipe.rules import load_rules
-
     load_rules()
-    try:
-        from docpipe import reading  # type: ignore[attr-defined]
-    except ImportError:
-        return
     reading.warm_up(engine)
 
 

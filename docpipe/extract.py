@@ -1,0 +1,72 @@
+"""Extractors: declared with ``@extractor(kind, keywords=…)``, found by walking ``extractors``.
+
+An extractor turns the OCR lines of one region (a page, or the part of a page one
+document occupies) into the contract's fields for its kind (CONTRACT §2), each a
+``FieldValue`` with confidence, box and the raw OCR text. Its keywords are the cues the
+classifier weighs to decide that a region is of its kind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from docpipe.models import BBox, DocKind, FieldValue
+from docpipe.ocr.base import OcrLine, OcrPage
+from docpipe.registry import Registry, load_package
+
+
+@dataclass
+class Region:
+    """The lines of one document on one page, in the page's upright pixel frame."""
+
+    file: str
+    page: int
+    lines: list[OcrLine]
+    ocr: OcrPage
+    bbox: BBox | None = None  # None: the whole page
+    kind: DocKind = DocKind.other
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        """The region's lines joined in reading order."""
+        return "\n".join(line.text for line in self.lines)
+
+
+ExtractFunc = Callable[[Region], dict[str, FieldValue]]
+
+
+@dataclass(frozen=True)
+class ExtractorSpec:
+    """A registered extractor and its classification cues."""
+
+    kind: DocKind
+    func: ExtractFunc
+    keywords: Mapping[str, float]
+    # Below this summed keyword weight a region is not of this kind.
+    threshold: float
+
+
+EXTRACTORS: Registry[ExtractorSpec] = Registry("extractor")
+
+
+def extractor(
+    kind: DocKind | str, *, keywords: Mapping[str, float], threshold: float = 2.0
+) -> Callable[[ExtractFunc], ExtractFunc]:
+    """Register the extractor of one document kind with its classification keywords."""
+
+    def decorate(func: ExtractFunc) -> ExtractFunc:
+        k = DocKind(kind)
+        EXTRACTORS.add(k.value, ExtractorSpec(k, func, dict(keywords), threshold))
+        return func
+
+    return decorate
+
+
+def load_extractors() -> Registry[ExtractorSpec]:
+    """Import every module of ``extractors`` once and return the filled registry."""
+    if not getattr(load_extractors, "_done", False):
+        load_package("extractors")
+        load_extractors._done = True  # type: ignore[attr-defined]
+    return EXTRACTORS

@@ -1,0 +1,298 @@
+"""Label-anchored reading of key/value layouts from OCR lines.
+
+Documents here print ``label value`` pairs in one or two columns, with labels spaced out
+(``名      称``), glued to their value by the OCR (``称杭州市…``) or split over two boxes,
+and values that wrap onto the next rows (住所, 经营范围, 住址). ``read_fields`` finds
+the labels in each row, takes the text up to the next label as the value, and appends
+unlabelled lines below to the field whose value column they stand in. It depends on no
+fixed coordinate and no label order, so one reader serves a scan, a photo and a PDF.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from docpipe.models import BBox, FieldValue
+from docpipe.ocr.base import OcrLine
+
+_LEAD = " \t:：;；,，.。、|"
+
+
+def clean(text: str) -> str:
+    """NFKC, no whitespace: the form labels and values are compared in.
+
+    >>> clean("名　 称：（副本）")
+    '名称:(副本)'
+    """
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+@dataclass(frozen=True)
+class Label:
+    """A field's printed label and how its value may be laid out."""
+
+    field: str
+    variants: tuple[str, ...]
+    multiline: bool = False  # value may wrap onto following rows
+    below: bool = False  # value may stand on the row under the label
+    inline: bool = False  # label may start inside an OCR box (glued after another value)
+
+    def patterns(self) -> list[re.Pattern[str]]:
+        """Regexes of the variants, longest first, tolerating spaces between characters."""
+        return [
+            re.compile(r"\s*".join(re.escape(c) for c in v))
+            for v in sorted(self.variants, key=len, reverse=True)
+        ]
+
+
+@dataclass
+class Span:
+    """A piece ``text[start:end]`` of one OCR line."""
+
+    line: OcrLine
+    start: int
+    end: int
+
+    @property
+    def text(self) -> str:
+        """The characters of this piece."""
+        return self.line.text[self.start : self.end]
+
+    @property
+    def bbox(self) -> BBox:
+        """Box of the piece, cut from the line's box in proportion to characters."""
+        x0, y0, x1, y1 = self.line.bbox
+        n = max(len(self.line.text), 1)
+        return (x0 + (x1 - x0) * self.start / n, y0, x0 + (x1 - x0) * self.end / n, y1)
+
+
+@dataclass
+class Hit:
+    """A label found on the page and the value read for it."""
+
+    label: Label
+    label_bbox: BBox
+    spans: list[Span] = field(default_factory=list)
+    column: tuple[float, float] = (0.0, float("inf"))
+
+    @property
+    def text(self) -> str:
+        """The value's characters, pieces joined, leading punctuation stripped."""
+        return "".join(s.text for s in self.spans).lstrip(_LEAD).rstrip()
+
+    @property
+    def confidence(self) -> float:
+        """The weakest line the value comes from (a doubt anywhere is a doubt)."""
+        return min((s.line.confidence for s in self.spans if s.text.strip()), default=0.0)
+
+    @property
+    def bbox(self) -> BBox | None:
+        """Union of the value's pieces."""
+        boxes = [s.bbox for s in self.spans if s.text.strip()]
+        if not boxes:
+            return None
+        return union(boxes)
+
+    @property
+    def raw(self) -> str:
+        """The OCR lines the value was taken from, as read."""
+        seen: list[str] = []
+        for s in self.spans:
+            if s.line.text not in seen:
+                seen.append(s.line.text)
+        return " | ".join(seen)
+
+    def value(self, text: str | None = None, confidence: float | None = None) -> FieldValue:
+        """A contract ``FieldValue`` of this hit, with a normalised value when given."""
+        return FieldValue(
+            value=self.text if text is None else text,
+            confidence=round(self.confidence if confidence is None else confidence, 4),
+            bbox=_round(self.bbox),
+            raw=self.raw,
+        )
+
+
+def union(boxes: Iterable[BBox]) -> BBox:
+    """Smallest box holding all ``boxes``."""
+    bs = list(boxes)
+    return (
+        min(b[0] for b in bs),
+        min(b[1] for b in bs),
+        max(b[2] for b in bs),
+        max(b[3] for b in bs),
+    )
+
+
+def _round(b: BBox | None) -> BBox | None:
+    return None if b is None else (round(b[0]), round(b[1]), round(b[2]), round(b[3]))
+
+
+def rows(lines: Sequence[OcrLine]) -> list[list[OcrLine]]:
+    """Lines grouped into visual rows (top to bottom), each row left to right."""
+    out: list[list[OcrLine]] = []
+    for line in sorted(lines, key=lambda ln: ln.center[1]):
+        if out:
+            row = out[-1]
+            cy = sum(ln.center[1] for ln in row) / len(row)
+            h = min(line.height, min(ln.height for ln in row))
+            if abs(line.center[1] - cy) < 0.55 * h:
+                row.append(line)
+                continue
+        out.append([line])
+    return [sorted(r, key=lambda ln: ln.bbox[0]) for r in out]
+
+
+@dataclass
+class _Char:
+    line: OcrLine
+    index: int
+    box_start: bool
+
+
+def _row_chars(row: list[OcrLine]) -> tuple[str, list[_Char | None]]:
+    text: list[str] = []
+    chars: list[_Char | None] = []
+    for line in row:
+        if text:
+            text.append(" ")
+            chars.append(None)
+        for i, c in enumerate(line.text):
+            text.append(c)
+            chars.append(_Char(line, i, i == 0 or line.text[:i].strip() == ""))
+    return "".join(text), chars
+
+
+def _find_labels(
+    joined: str, chars: list[_Char | None], labels: Sequence[Label], taken: set[str]
+) -> list[tuple[int, int, Label]]:
+    found: list[tuple[int, int, Label]] = []
+    for lab in labels:
+        if lab.field in taken:
+            continue
+        for pat in lab.patterns():
+            m = _first_valid(pat, joined, chars, lab, found)
+            if m is not None:
+                found.append((m[0], m[1], lab))
+                break
+    return sorted(found, key=lambda t: t[0])
+
+
+def _first_valid(
+    pat: re.Pattern[str],
+    joined: str,
+    chars: list[_Char | None],
+    lab: Label,
+    found: list[tuple[int, int, Label]],
+) -> tuple[int, int] | None:
+    for m in pat.finditer(joined):
+        s, e = m.start(), m.end()
+        c = chars[s]
+        if c is None:
+            continue
+        if not lab.inline and not c.box_start:
+            continue
+        if any(s < fe and fs < e for fs, fe, _ in found):
+            continue
+        return s, e
+    return None
+
+
+def _spans(chars: list[_Char | None], start: int, end: int) -> list[Span]:
+    spans: list[Span] = []
+    for c in chars[start:end]:
+        if c is None:
+            continue
+        if spans and spans[-1].line is c.line and spans[-1].end == c.index:
+            spans[-1].end += 1
+        else:
+            spans.append(Span(c.line, c.index, c.index + 1))
+    return spans
+
+
+def _box_of(chars: list[_Char | None], start: int, end: int) -> BBox:
+    return union(s.bbox for s in _spans(chars, start, end))
+
+
+def read_fields(lines: Sequence[OcrLine], labels: Sequence[Label]) -> dict[str, Hit]:
+    """Find each label once and read its value; see the module docstring.
+
+    The first occurrence of a label (top to bottom) wins: a document prints each once.
+    """
+    hits: dict[str, Hit] = {}
+    open_hits: list[Hit] = []  # fields of the latest labelled row, for continuation
+    all_rows = rows(lines)
+    for r_index, row in enumerate(all_rows):
+        joined, chars = _row_chars(row)
+        found = _find_labels(joined, chars, labels, set(hits))
+        if not found:
+            _continue_rows(row, open_hits)
+            continue
+        new_hits = []
+        for k, (s, e, lab) in enumerate(found):
+            nxt = found[k + 1][0] if k + 1 < len(found) else len(joined)
+            spans = [sp for sp in _spans(chars, e, nxt) if sp.text.strip(_LEAD)]
+            label_box = _box_of(chars, s, e)
+            right = (
+                _box_of(chars, found[k + 1][0], found[k + 1][1])[0]
+                if k + 1 < len(found)
+                else float("inf")
+            )
+            left = spans[0].bbox[0] if spans else label_box[2]
+            hit = Hit(lab, label_box, spans, (min(left, label_box[2]), right))
+            if not spans and lab.below:
+                _take_below(hit, all_rows[r_index + 1 : r_index + 3], labels)
+            hits[lab.field] = hit
+            new_hits.append(hit)
+        # A labelled row closes the fields it shares a column with and opens its own.
+        open_hits = [
+            h for h in open_hits if not any(_overlaps(h.column, n.column) for n in new_hits)
+        ] + [h for h in new_hits if h.label.multiline]
+    return hits
+
+
+def _overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def _continue_rows(row: list[OcrLine], open_hits: list[Hit]) -> None:
+    for line in row:
+        x0 = line.bbox[0]
+        best = None
+        for h in open_hits:
+            lo, hi = h.column
+            last = h.spans[-1].line if h.spans else None
+            if last is not None and line.bbox[1] - last.bbox[3] > 1.6 * max(line.height, 1):
+                continue
+            if lo - 1.5 * line.height <= x0 < hi:
+                best = h
+        if best is not None:
+            best.spans.append(Span(line, 0, len(line.text)))
+
+
+def _take_below(hit: Hit, next_rows: list[list[OcrLine]], labels: Sequence[Label]) -> None:
+    lx0, _, lx1, _ = hit.label_bbox
+    for row in next_rows:
+        joined, chars = _row_chars(row)
+        if _find_labels(joined, chars, labels, set()):
+            return
+        for line in row:
+            x0, _, x1, _ = line.bbox
+            if x0 < lx1 + (lx1 - lx0) and x1 > lx0 - (lx1 - lx0):
+                hit.spans.append(Span(line, 0, len(line.text)))
+                hit.column = (x0, x1)
+                return
+
+
+def find_pattern(
+    lines: Sequence[OcrLine], pattern: str | re.Pattern[str]
+) -> tuple[str, Span] | None:
+    """First match of ``pattern`` in any line (text without spaces), with its piece."""
+    pat = re.compile(pattern) if isinstance(pattern, str) else pattern
+    for line in lines:
+        m = pat.search(line.text)
+        if m:
+            return m.group(0), Span(line, m.start(), m.end())
+    return None

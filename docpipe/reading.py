@@ -1,0 +1,151 @@
+"""The reading stage: pages → OCR'd (or text-layer) pages → regions → documents.
+
+- A PDF page with a usable text layer is read from it, not OCR'd.
+- Other pages are downscaled so the longest side is at most ``OCR_MAX_SIDE`` (phone
+  photos; the model gains nothing above that), OCR'd once (cache by content hash), then
+  turned upright from the votes of all their lines (``docpipe.ocr.orient``).
+- Each page is classified (``docpipe.classify``), cut into regions where two ID sides
+  share it, and each region goes to the extractor of its kind.
+
+Boxes are in pixels of the page image as OCR saw it (downscaled and turned upright);
+``page_image`` gives that image back for evidence crops.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from docpipe.classify import classify_page
+from docpipe.errors import DocpipeError
+from docpipe.extract import Region, load_extractors
+from docpipe.models import DocKind, Document
+from docpipe.ocr import cache as ocr_cache
+from docpipe.ocr import get_engine
+from docpipe.ocr.base import OcrEngine, OcrPage
+from docpipe.ocr.orient import make_upright, turn_image
+from docpipe.pages import Page
+from docpipe.privacy import mask_text
+from docpipe.textlayer import text_layer_page
+
+log = logging.getLogger(__name__)
+
+OCR_MAX_SIDE = int(os.environ.get("DOCPIPE_OCR_MAX_SIDE", "2000"))
+
+
+@dataclass
+class ReadPage:
+    """One page as read: its lines and how to get the pixels OCR saw."""
+
+    page: Page
+    ocr: OcrPage
+    scale: float  # OCR pixels per decoded-image pixel
+
+    def image(self) -> Image.Image:
+        """The page image in the frame of the boxes (downscaled, turned upright)."""
+        im = self.page.image()
+        if self.scale != 1.0:
+            im = im.resize((self.ocr_width_before_turn, self.ocr_height_before_turn))
+        if self.ocr.rotation:
+            return Image.fromarray(turn_image(np.asarray(im), self.ocr.rotation))
+        return im
+
+    @property
+    def ocr_width_before_turn(self) -> int:
+        """Width of the OCR'd image before it was turned upright."""
+        return self.ocr.height if self.ocr.rotation in (90, 270) else self.ocr.width
+
+    @property
+    def ocr_height_before_turn(self) -> int:
+        """Height of the OCR'd image before it was turned upright."""
+        return self.ocr.width if self.ocr.rotation in (90, 270) else self.ocr.height
+
+
+def downscale(im: Image.Image, max_side: int = OCR_MAX_SIDE) -> tuple[Image.Image, float]:
+    """The image with its longest side at most ``max_side``, and the scale applied."""
+    longest = max(im.size)
+    if longest <= max_side:
+        return im, 1.0
+    scale = max_side / longest
+    size = (max(1, round(im.width * scale)), max(1, round(im.height * scale)))
+    return im.resize(size, Image.Resampling.LANCZOS), scale
+
+
+def ocr_image(image: np.ndarray, engine: OcrEngine) -> OcrPage:
+    """OCR one RGB array once (cached by content hash) and turn it upright."""
+    start = time.perf_counter()
+    key = f"{ocr_cache.image_key(image)}-{engine.name}"
+    lines = ocr_cache.get(key)
+    if lines is None:
+        lines = engine.recognize(image)
+        ocr_cache.put(key, lines)
+    page, _ = make_upright(lines, image.shape[1], image.shape[0])
+    page.engine = engine.name
+    page.seconds = round(time.perf_counter() - start, 4)
+    return page
+
+
+def read_page(page: Page, engine: OcrEngine) -> ReadPage:
+    """Read one page: from its text layer when it has one, else by OCR."""
+    layer = text_layer_page(page)
+    if layer is not None:
+        return ReadPage(page, layer, 1.0)
+    im, scale = downscale(page.image())
+    return ReadPage(page, ocr_image(np.asarray(im.convert("RGB")), engine), scale)
+
+
+def extract_region(region: Region) -> Document:
+    """Fields of one classified region, as a contract document."""
+    fields = {}
+    if region.kind != DocKind.other:
+        fields = load_extractors().get(region.kind.value).func(region)
+    conf = min((v.confidence for v in fields.values() if v.value), default=1.0)
+    return Document(
+        file=region.file,
+        page=region.page,
+        kind=region.kind,
+        region=region.bbox,
+        confidence=round(conf, 4),
+        fields=fields,
+    )
+
+
+def read_documents(
+    pages: dict[str, list[Page]],
+    *,
+    engine: str | None = None,
+    errors: dict[str, DocpipeError],
+    read_pages: dict[tuple[str, int], ReadPage] | None = None,
+) -> list[Document]:
+    """Every document on every page; a file that fails is recorded in ``errors``.
+
+    ``read_pages``, when given, receives each page as read (for the report's crops).
+    """
+    ocr = get_engine(engine)
+    docs: list[Document] = []
+    for name, file_pages in pages.items():
+        file_docs: list[Document] = []
+        try:
+            for page in file_pages:
+                rp = read_page(page, ocr)
+                if read_pages is not None:
+                    read_pages[(name, page.number)] = rp
+                for region in classify_page(rp.ocr, name, page.number):
+                    file_docs.append(extract_region(region))
+        except DocpipeError as exc:
+            log.warning("%s: %s", name, mask_text(exc.message_en))
+            errors[name] = exc
+            continue
+        docs.extend(file_docs)
+    return docs
+
+
+def warm_up(engine: str | None = None) -> None:
+    """Load the OCR engine and the extractors once per process."""
+    load_extractors()
+    get_engine(engine)
