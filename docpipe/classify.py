@@ -4,13 +4,13 @@ Each extractor declares weighted keywords; a region is of the kind whose keyword
 most, if that reaches the kind's threshold, else ``other``. The file name is never
 looked at. A page that holds both sides of an ID card (the portal's 身份证明材料
 template, or two cards photographed side by side) is cut between the two sides, along
-the widest gap that separates the front's cue lines from the back's.
+an empty band across or down the page that leaves the front's cue lines on one side
+and the back's on the other (``split_id_sides``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import pairwise
 
 from docpipe.extract import ExtractorSpec, Region, load_extractors
 from docpipe.layout import clean, union
@@ -18,8 +18,11 @@ from docpipe.models import DocKind
 from docpipe.ocr.base import OcrLine, OcrPage
 
 # Cue lines of the two sides of an ID card, for cutting a template page in two.
-FRONT_CUES = ("公民身份号码", "姓名", "住址", "出生", "性别", "民族")
+# 公民身份证号码 is how the OCR reads the number's label on real cards.
+FRONT_CUES = ("公民身份号码", "公民身份证号", "姓名", "住址", "出生", "性别", "民族")
 BACK_CUES = ("签发机关", "有效期限", "居民身份证", "中华人民共和国")
+# A back side shows one of these even when its title was not read.
+STRONG_BACK_CUES = ("签发机关", "有效期限")
 
 
 def score(text: str, spec: ExtractorSpec) -> float:
@@ -49,41 +52,57 @@ def _has(line: OcrLine, cues: Sequence[str]) -> bool:
     return any(c in t for c in cues)
 
 
+def _empty_bands(lines: Sequence[OcrLine], axis: int) -> list[tuple[float, float]]:
+    """Intervals along ``axis`` (0: x, 1: y) that no line covers, between the lines."""
+    spans = sorted((ln.bbox[axis], ln.bbox[axis + 2]) for ln in lines)
+    bands: list[tuple[float, float]] = []
+    reach = spans[0][1]
+    for lo, hi in spans[1:]:
+        if lo > reach:
+            bands.append((reach, lo))
+        reach = max(reach, hi)
+    return bands
+
+
+def _enough(front: Sequence[OcrLine], back: Sequence[OcrLine]) -> bool:
+    """Both sides shown: two front cues, and two back cues or one strong one."""
+    return len(front) >= 2 and (len(back) >= 2 or any(_has(ln, STRONG_BACK_CUES) for ln in back))
+
+
 def split_id_sides(lines: Sequence[OcrLine]) -> tuple[list[OcrLine], list[OcrLine]] | None:
-    """Cut a page's lines into (front, back) when both sides stand on it, else ``None``."""
+    """Cut a page's lines into (front, back) when both sides stand on it, else ``None``.
+
+    The cut is a straight band, across the page (the template: front above back) or
+    down it (two cards side by side), that no line crosses. Of all such bands the one
+    that leaves fewest cue lines on the wrong side wins, then the widest: a stray cue
+    (a misread word, a value that happens to contain 民族) does not stop the split,
+    and the band between the cards is wider than the gaps between rows of one card.
+    """
     front = [ln for ln in lines if _has(ln, FRONT_CUES)]
     back = [ln for ln in lines if _has(ln, BACK_CUES) and not _has(ln, FRONT_CUES)]
-    if len(front) < 2 or len(back) < 2:
+    if not _enough(front, back):
         return None
-    for axis in (1, 0):  # one above the other first (the template), then side by side
-        f_lo = min(ln.center[axis] for ln in front)
-        f_hi = max(ln.center[axis] for ln in front)
-        b_lo = min(ln.center[axis] for ln in back)
-        b_hi = max(ln.center[axis] for ln in back)
-        if f_hi < b_lo:
-            lo, hi, front_first = f_hi, b_lo, True
-        elif b_hi < f_lo:
-            lo, hi, front_first = b_hi, f_lo, False
-        else:
-            continue
-        # Cut in the widest empty band between the two groups of cues.
-        edges = sorted(
-            {lo, hi}
-            | {ln.bbox[axis] for ln in lines if lo < ln.bbox[axis] < hi}
-            | {ln.bbox[axis + 2] for ln in lines if lo < ln.bbox[axis + 2] < hi}
-        )
-        covered = [(ln.bbox[axis], ln.bbox[axis + 2]) for ln in lines]
-        best_gap, cut = -1.0, (lo + hi) / 2
-        for a, b in pairwise(edges):
-            mid = (a + b) / 2
-            if any(s < mid < e for s, e in covered):
-                continue
-            if b - a > best_gap:
-                best_gap, cut = b - a, mid
-        first = [ln for ln in lines if ln.center[axis] < cut]
-        second = [ln for ln in lines if ln.center[axis] >= cut]
-        return (first, second) if front_first else (second, first)
-    return None
+    n_cues = len(front) + len(back)
+    best: tuple[tuple[int, float], int, float, bool] | None = None
+    for axis in (1, 0):
+        for a, b in _empty_bands(lines, axis):
+            cut = (a + b) / 2
+            for front_first in (True, False):
+                f_side = [ln for ln in front if (ln.center[axis] < cut) == front_first]
+                b_side = [ln for ln in back if (ln.center[axis] < cut) != front_first]
+                if not _enough(f_side, b_side):
+                    continue
+                errors = n_cues - len(f_side) - len(b_side)
+                key = (errors, -(b - a))
+                if best is None or key < best[0]:
+                    best = (key, axis, cut, front_first)
+    # More than one cue in five on the wrong side: not two cards, whatever the gaps say.
+    if best is None or best[0][0] > max(1, n_cues // 5):
+        return None
+    _, axis, cut, front_first = best
+    first = [ln for ln in lines if ln.center[axis] < cut]
+    second = [ln for ln in lines if ln.center[axis] >= cut]
+    return (first, second) if front_first else (second, first)
 
 
 def classify_page(ocr: OcrPage, file: str, page: int) -> list[Region]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from docpipe.errors import FileTypeNotAllowed
+from docpipe.errors import FileTypeNotAllowed, OcrError
+from docpipe.models import Code, Severity
 from docpipe.pages import check_type
 from docpipe.rules import Hit, RuleContext, rule
 
@@ -79,8 +80,20 @@ def file_read(ctx: RuleContext) -> Iterator[Hit]:
     One finding per attachment that could not be opened and decoded: empty, truncated,
     corrupt, encrypted, over 40 MP, over 20 pages, over the render budget, or an unsafe
     zip entry. Type refusals are FILE-TYPE's. [D]
+
+    An OCR engine failure is not the file's fault: the file is fine but nobody has read
+    it yet, so it is a ``not_found`` warning that sends it to a person, not a rejection.
     """
     for name, err in sorted(ctx.file_errors.items()):
         if isinstance(err, FileTypeNotAllowed):
+            continue
+        if isinstance(err, OcrError):
+            yield Hit(
+                field=f"file:{name}",
+                code=Code.not_found,
+                severity=Severity.warning,
+                message=f"文字识别失败，请人工审阅该附件：{err.message_zh} / "
+                f"OCR failed, a person must read this attachment: {err.message_en}",
+            )
             continue
         yield Hit(field=f"file:{name}", message=err.message)

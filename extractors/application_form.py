@@ -1,0 +1,189 @@
+"""电子口岸制发卡业务申请书 (application form): label-anchored table reading.
+
+The form is a table: a label cell and its value cell to the right (or, in some
+printings, under it), the business applied for as a row of tick boxes, and a date at
+the foot (申请日期：…, or ``年 月 日`` under the seal). The same reader serves the
+born-digital PDF (text layer, with drawn boxes turned into ``☑``/``□``) and a scan.
+Nothing depends on coordinates or on the order of the rows: values are found by their
+labels (``docpipe.layout.read_fields``), options by their printed names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from docpipe.extract import Region, extractor
+from docpipe.layout import Hit, Label, clean, read_fields
+from docpipe.models import FieldValue
+from docpipe.normalize import norm_date
+from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
+from extractors._ticks import INFERRED, find_options, ticked
+
+LABELS = (
+    Label("enterprise_name", ("企业名称", "单位名称", "企业中文名称", "申请单位"), multiline=True),
+    Label("credit_code", ("统一社会信用代码", "社会信用代码", "信用代码"), below=True),
+    Label("operator_name", ("操作员姓名", "持卡人姓名", "申请人姓名", "姓名"), below=True),
+    Label("operator_id_type", ("证件类型", "证件种类"), below=True),
+    Label(
+        "operator_id_number",
+        ("证件号码", "身份证号码", "身份证号", "公民身份号码", "证件号"),
+        below=True,
+    ),
+    Label("operator_gender", ("性别",), below=True),
+    Label("operator_mobile", ("移动电话", "手机号码", "联系电话", "手机号", "手机"), below=True),
+    Label("device_type", ("设备类型", "介质类型", "卡类型"), below=True),
+    Label("device_number", ("设备编号", "介质编号", "卡号", "设备号"), below=True),
+    Label("sign_date", ("申请日期", "签署日期", "填表日期", "日期")),
+    # Printed text that ends a value, not reported.
+    Label("_business", ("申请业务", "业务类型", "办理业务")),
+    Label("_remarks", ("备注",)),
+    Label("_promise", ("企业承诺", "申请单位承诺")),
+    Label("_seal", ("企业(盖章)", "企业盖章", "单位(盖章)", "盖章")),
+    Label("_signature", ("经办人签字", "经办人签名", "签字", "签名")),
+    Label("_email", ("电子邮箱", "邮箱")),
+)
+
+BUSINESSES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("new_enterprise", ("新企业入网", "企业入网")),
+    ("change_operator", ("变更企业操作员", "变更操作员", "操作员变更")),
+    ("new_operator", ("新增企业操作员", "新增操作员")),
+    ("lost_or_damaged", ("遗失或损坏补办", "遗失补办", "损坏补办", "挂失补办")),
+    ("certificate_renewal", ("证书更新", "证书延期")),
+    ("enterprise_info_change", ("企业信息变更", "信息变更")),
+)
+DEVICES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("IC卡", ("IC卡", "ＩＣ卡", "ic卡")),
+    ("U盾", ("U盾", "Ｕ盾", "u盾")),
+    ("共享盾", ("共享盾",)),
+)
+GENDERS: tuple[tuple[str, tuple[str, ...]], ...] = (("男", ("男",)), ("女", ("女",)))
+
+
+def _text(hit: Hit) -> str:
+    return re.sub(r"\s+", "", hit.text)
+
+
+def _doubt_if_overlapped(region: Region, hit: Hit, value: FieldValue) -> FieldValue:
+    """A scanned value crossed by other text (the seal) is a doubtful reading."""
+    if region.ocr.source != "ocr":
+        return value
+    if any(overlapped(s.line, region.lines) for s in hit.spans):
+        value.confidence = min(value.confidence, DOUBT)
+    return value
+
+
+def _choice(
+    region: Region, hit: Hit | None, options: tuple[tuple[str, tuple[str, ...]], ...]
+) -> FieldValue | None:
+    """An option field (device type, gender): the ticked one when several are printed."""
+    if hit is None:
+        return None
+    lines = list({id(s.line): s.line for s in hit.spans}.values())
+    ids = {id(ln) for ln in lines}
+    box_lines = [ln for ln in region.lines if len(ln.text.strip()) <= 2 and id(ln) not in ids]
+    found = [o for o in find_options(lines + box_lines, options) if id(o.span.line) in ids]
+    if len({o.code for o in found}) >= 2:
+        pick = ticked(found)
+        if pick is None:
+            return _unread(hit)
+        opt, factor = pick
+        conf = opt.span.line.confidence * factor
+        return fv(opt.code, conf, opt.span.bbox, opt.span.line.text)
+    if found:
+        return hit.value(found[0].code)
+    return _loose_device(hit) if options is DEVICES else _unread(hit)
+
+
+def _unread(hit: Hit) -> FieldValue:
+    """The field is there but its value cannot be told: no value, the raw text kept."""
+    return fv(None, 0.0, hit.bbox, hit.raw)
+
+
+def _loose_device(hit: Hit) -> FieldValue:
+    """A device type read with a character lost (``IC`` / ``共享`` / ``盾``), in doubt."""
+    t = clean(hit.text).upper()
+    guess = None
+    if "共享" in t or "享盾" in t:
+        guess = "共享盾"
+    elif "盾" in t:
+        guess = "U盾"
+    elif "IC" in t or t.endswith("C卡"):
+        guess = "IC卡"
+    if guess is None:
+        return _unread(hit)  # e.g. a lone "1": never guess
+    return hit.value(guess, min(hit.confidence, INFERRED))
+
+
+def _application_type(region: Region) -> FieldValue | None:
+    found = find_options(region.lines, BUSINESSES)
+    pick = ticked(found)
+    if pick is None:
+        if found:
+            raw = " | ".join(dict.fromkeys(o.span.line.text for o in found))
+            return fv(None, 0.0, None, raw)
+        return None
+    opt, factor = pick
+    return fv(opt.code, opt.span.line.confidence * factor, opt.span.bbox, opt.span.line.text)
+
+
+def _sign_date(region: Region, hit: Hit | None) -> FieldValue | None:
+    if hit is not None and hit.spans:
+        found = find_date(_text(hit))
+        if found is not None:
+            return hit.value(found[0])
+    # No labelled date: the last date on the page (``年 月 日`` under the seal).
+    prose = Prose.of(region.lines)
+    found = find_date(prose.text)
+    if found is None:
+        return None
+    iso, s, e = found
+    return prose.value(s, e, iso)
+
+
+@extractor(
+    "application_form",
+    keywords={
+        "制发卡": 2.0,
+        "业务申请书": 1.5,
+        "申请业务": 1.0,
+        "操作员姓名": 0.5,
+        "设备编号": 0.5,
+        "企业承诺": 0.5,
+    },
+    threshold=2.0,
+)
+def extract_application_form(region: Region) -> dict[str, FieldValue]:
+    """Fields of an application form (CONTRACT §2 ``application_form``)."""
+    hits = read_fields(region.lines, LABELS)
+    out: dict[str, FieldValue] = {}
+    if (h := hits.get("enterprise_name")) and h.spans:
+        out["enterprise_name"] = _doubt_if_overlapped(region, h, h.value(_text(h)))
+    if (h := hits.get("credit_code")) and h.spans:
+        code, factor = code_value(h.text)
+        out["credit_code"] = _doubt_if_overlapped(region, h, h.value(code, h.confidence * factor))
+    if (h := hits.get("operator_name")) and h.spans:
+        out["operator_name"] = h.value(_text(h))
+    if (h := hits.get("operator_id_type")) and h.spans:
+        out["operator_id_type"] = h.value(_text(h))
+    if (h := hits.get("operator_id_number")) and h.spans:
+        number, factor = id_value(h.text)
+        out["operator_id_number"] = h.value(number, h.confidence * factor)
+    if (v := _choice(region, hits.get("operator_gender"), GENDERS)) is not None:
+        out["operator_gender"] = v
+    if (h := hits.get("operator_mobile")) and h.spans:
+        digits = re.sub(r"\D", "", h.text)
+        ok = re.fullmatch(r"1\d{10}", digits) is not None
+        out["operator_mobile"] = h.value(digits, h.confidence * (1.0 if ok else DOUBT))
+    if (v := _choice(region, hits.get("device_type"), DEVICES)) is not None:
+        out["device_type"] = v
+    if (h := hits.get("device_number")) and h.spans:
+        digits = re.sub(r"\D", "", h.text)
+        clean_digits = digits == _text(h)
+        out["device_number"] = h.value(digits, h.confidence * (1.0 if clean_digits else DOUBT))
+    if (v := _application_type(region)) is not None:
+        out["application_type"] = v
+    if (v := _sign_date(region, hits.get("sign_date"))) is not None:
+        out["sign_date"] = v
+    if "sign_date" in out and out["sign_date"].value:
+        out["sign_date"].value = norm_date(out["sign_date"].value)
+    return out

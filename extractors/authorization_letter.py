@@ -1,0 +1,170 @@
+"""企业授权委托书 (authorization letter): the agent and the matter from prose.
+
+A letter says in a sentence who is sent and what for — ``兹委托张三（身份证号码：…）前往
+…办理电子口岸卡变更操作员业务，…`` — and signs at the foot: ``委托单位（盖章）：<name>``,
+``统一社会信用代码：…``, a date, the seal over them. Other printings use a header of
+labels instead (委托人 / 受托人 / 被委托人 / 代理人, 身份证号 / 证件号码); both are read.
+
+Prose wraps anywhere, so the body is matched as one string (``Prose``) and each match
+is mapped back to the lines it came from, for the box and the confidence. The seal is
+stamped over the enterprise name and code on purpose: a value crossed by other
+detected text is kept, but in doubt (``overlapped``), and so is one with unbalanced
+brackets (a bracket lost under the seal).
+"""
+
+from __future__ import annotations
+
+import re
+
+from docpipe.extract import Region, extractor
+from docpipe.layout import Hit, Label, read_fields
+from docpipe.models import FieldValue
+from extractors._forms import DOUBT, Prose, code_value, find_date, id_value, overlapped
+
+LABELS = (
+    Label(
+        "enterprise_name",
+        ("委托单位", "委托人", "委托方", "授权单位", "授权人", "单位名称", "企业名称"),
+    ),
+    Label("credit_code", ("统一社会信用代码", "社会信用代码", "信用代码"), below=True),
+    Label(
+        "agent_name",
+        ("受托人姓名", "被委托人姓名", "受托人", "被委托人", "代理人", "被授权人", "受委托人"),
+        below=True,
+    ),
+    Label(
+        "agent_id_number",
+        ("身份证号码", "身份证号", "证件号码", "公民身份号码", "身份证件号码"),
+        below=True,
+        inline=True,
+    ),
+    Label("sign_date", ("签署日期", "委托日期", "日期")),
+    # Printed text that ends a value, not reported.
+    Label("_legal", ("法定代表人", "负责人")),
+    Label("_phone", ("联系电话", "手机号码", "电话")),
+    Label("_term", ("委托期限", "有效期限")),
+    Label("_address", ("地址", "住所")),
+)
+
+# 兹委托 / 特委托 / 现委托 / 授权 <name>（身份证号码：<number>）
+AGENT_RE = re.compile(
+    r"(?:兹|特|现|今)?(?:委托|授权)(?:我单位|我公司|本单位|本公司)?(?:员工|职工)?"
+    r"(?P<name>[\u4e00-\u9fff·]{2,5}?)(?:同志|先生|女士)?[（(,，]?"
+    r"(?:身份证件号码|公民身份号码|身份证号码|身份证号|证件号码|身份证|证件号)[:：为是]?"
+    r"(?P<id>[0-9A-Za-z]{15,20})"
+)
+MATTER_RE = re.compile(
+    r"(?:前往|前来|代为|全权|负责)?[^，,。；;]{0,30}?办理(?P<matter>[^，,。；;]{2,60}?)(?=[，,。；;]|$)"
+)
+# What follows the label: ``（盖章）：``, glued or half read (``（盖章所：``, ``（盖章``).
+SEAL_JUNK = re.compile(r"^[（(]?(?:盖公章|盖章|公章|签章|签字|签名)(?:[)）]?[:：]|[)）]|.[:：])?")
+LEAD = " \t:：;；,，.。、|)）"
+
+
+def _balanced(text: str) -> bool:
+    depth = 0
+    for c in text.replace("（", "(").replace("）", ")"):
+        depth += c == "("
+        depth -= c == ")"
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
+    if hit is None:
+        return None
+    # Seal legend pieces the OCR put in the same row cross the name's line: not the name.
+    own = [s for s in hit.spans if not overlapped(s.line, [hit.spans[0].line]) or s is hit.spans[0]]
+    stamped = len(own) < len(hit.spans)
+    hit = Hit(hit.label, hit.label_bbox, own, hit.column)
+    text = re.sub(r"\s+", "", hit.text)
+    junk = SEAL_JUNK.match(text)
+    name = (text[junk.end() :] if junk else text).strip(LEAD)
+    if not name:
+        return FieldValue(value=None, confidence=0.0, raw=hit.raw)
+    value = hit.value(name)
+    doubtful = (
+        stamped
+        or not _balanced(name)
+        or (region.ocr.source == "ocr" and any(overlapped(s.line, region.lines) for s in hit.spans))
+    )
+    if doubtful:
+        value.confidence = min(value.confidence, DOUBT)
+    return value
+
+
+def _credit_code(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | None:
+    if hit is not None and hit.spans:
+        code, factor = code_value(hit.text)
+        value = hit.value(code, hit.confidence * factor)
+        if region.ocr.source == "ocr" and any(overlapped(s.line, region.lines) for s in hit.spans):
+            value.confidence = min(value.confidence, DOUBT)
+        return value
+    m = re.search(r"信用代码[:：]?(?P<code>[0-9A-Z]{18})", prose.text)
+    if m is None:
+        return None
+    code, factor = code_value(m.group("code"))
+    return prose.value(m.start("code"), m.end("code"), code, factor)
+
+
+def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | None:
+    if hit is not None and hit.spans:
+        found = find_date(hit.text)
+        if found is not None:
+            return hit.value(found[0])
+    # A line holding a date and little else is the signature date; the last one wins.
+    for line in reversed(region.lines):
+        found = find_date(line.text)
+        if found is not None and len(line.text.strip()) - (found[2] - found[1]) <= 4:
+            one = Prose.of([line])
+            got = find_date(one.text)
+            if got is not None:
+                return one.value(got[1], got[2], got[0])
+    found = find_date(prose.text)
+    if found is None:
+        return None
+    return prose.value(found[1], found[2], found[0])
+
+
+@extractor(
+    "authorization_letter",
+    keywords={
+        "授权委托书": 2.0,
+        "兹委托": 1.5,
+        "特委托": 1.0,
+        "受托人": 1.0,
+        "被委托人": 1.0,
+        "委托单位": 1.0,
+        "委托期限": 0.5,
+        "委托书": 0.5,
+    },
+    threshold=2.0,
+)
+def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
+    """Fields of an authorization letter (CONTRACT §2 ``authorization_letter``)."""
+    hits = read_fields(region.lines, LABELS)
+    prose = Prose.of(region.lines)
+    out: dict[str, FieldValue] = {}
+    if (v := _enterprise(region, hits.get("enterprise_name"))) is not None:
+        out["enterprise_name"] = v
+    if (v := _credit_code(region, hits.get("credit_code"), prose)) is not None:
+        out["credit_code"] = v
+    agent = AGENT_RE.search(prose.text)
+    if agent is not None:
+        out["agent_name"] = prose.value(agent.start("name"), agent.end("name"))
+        number, factor = id_value(agent.group("id"))
+        out["agent_id_number"] = prose.value(agent.start("id"), agent.end("id"), number, factor)
+    else:
+        if (h := hits.get("agent_name")) and h.spans:
+            name = re.sub(r"[\s:：]", "", h.text)
+            out["agent_name"] = h.value(name)
+        if (h := hits.get("agent_id_number")) and h.spans:
+            number, factor = id_value(h.text)
+            out["agent_id_number"] = h.value(number, h.confidence * factor)
+    m = MATTER_RE.search(prose.text, agent.end() if agent else 0)
+    if m is not None:
+        out["matter"] = prose.value(m.start("matter"), m.end("matter"))
+    if (v := _sign_date(region, hits.get("sign_date"), prose)) is not None:
+        out["sign_date"] = v
+    return out

@@ -1,0 +1,432 @@
+"""营业执照 (``business_license``): every field of CONTRACT §2 from the OCR lines of a page.
+
+The license prints ``label value`` pairs in two columns (new style) or one (old style),
+with labels that depend on the entity type (RULES.md): 法定代表人 / 负责人 /
+执行事务合伙人 / 投资人 / 经营者, 注册资本 / 出资额, 成立日期 / 注册日期, 营业期限 /
+合伙期限, 住所 / 营业场所 / 主要经营场所 / 经营场所. ``docpipe.layout.read_fields``
+reads them, including 住所 and 经营范围 wrapping in their own column.
+
+Fields that have no label of their own are found by what they look like:
+
+- the credit code: 18 characters of the USCC alphabet under or beside
+  统一社会信用代码, else anywhere (never the 证照编号). Letters outside the alphabet
+  that look like digits (O/0, I/1, Z/2, S/5) are replaced only when exactly one
+  candidate then passes both check characters; B/8 (both in the alphabet) only where
+  the engine doubted that character. A replaced value keeps the OCR text in ``raw``
+  and a lower confidence.
+- the issue date: the date line nearest the lower right corner (under the red seal)
+  that is not 成立日期 or 营业期限.
+- the registration authority: after 登记机关 when printed there, else from the seal's
+  arc when the OCR read it as a whole authority name; otherwise ``None`` — never guessed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Sequence
+
+from docpipe.checkdigits import USCC_ALPHABET, is_valid_uscc
+from docpipe.extract import Region, extractor
+from docpipe.layout import Hit, Label, Span, clean, read_fields, rows, union
+from docpipe.models import BBox, DocKind, FieldValue
+from docpipe.normalize import LONG_TERM, is_long_term, norm_date
+from docpipe.ocr.base import OcrLine
+
+# Classification cues. 统一社会信用代码 and 法定代表人 are also printed on the
+# application form and the authorization letter, so they weigh little; the title, the
+# scope, the registration authority and the footer are what make a license.
+KEYWORDS = {
+    "营业执照": 1.5,
+    "经营范围": 1.0,
+    "登记机关": 1.0,
+    "国家企业信用信息公示系统": 1.0,
+    "证照编号": 0.5,
+    "统一社会信用代码": 0.5,
+    "法定代表人": 0.5,
+    "经营者": 0.5,
+    "执行事务合伙人": 0.5,
+    "负责人": 0.3,
+    "投资人": 0.3,
+    "注册资本": 0.5,
+    "出资额": 0.3,
+    "成立日期": 0.5,
+    "注册日期": 0.5,
+    "营业期限": 0.5,
+    "合伙期限": 0.5,
+}
+THRESHOLD = 2.5
+
+LABELS = (
+    Label("name", ("名称",)),
+    Label("enterprise_type", ("类型",)),
+    Label(
+        "legal_representative",
+        ("执行事务合伙人", "法定代表人", "法定代表", "负责人", "投资人", "经营者"),
+        inline=True,
+    ),
+    Label("registered_capital", ("注册资本", "出资总额", "出资额"), inline=True),
+    Label("established_date", ("成立日期", "注册日期"), inline=True),
+    Label("term", ("营业期限", "合伙期限", "经营期限"), multiline=True, inline=True),
+    Label("address", ("主要经营场所", "经营场所", "营业场所", "住所"), multiline=True),
+    Label("business_scope", ("经营范围",), multiline=True, inline=True),
+    Label("registration_authority", ("登记机关", "登记机"), inline=True),
+    # Printed text that must stop a value, not reported.
+    Label("_composition", ("组成形式",), inline=True),
+    Label("_credit_label", ("统一社会信用代码", "社会信用代码"), inline=True),
+    Label("_licence_no", ("证照编号",), inline=True),
+    Label("_footer", ("国家企业信用信息公示系统",), inline=True),
+)
+
+# Two-character labels are printed spaced out (名　　称); the OCR may lose one half.
+_HALVES = {"名": "名称", "称": "名称", "类": "类型", "型": "类型", "住": "住所", "所": "住所"}
+_HALF_LINE = re.compile(r"^\s*(\S)(?:\s+(\S.*))?$")
+
+# Digit look-alikes outside the USCC alphabet: the only reading that can be meant.
+_FORCED = {"O": "0", "I": "1", "Z": "2", "S": "5"}
+_SWAPS = {"B": "8", "8": "B"}  # both in the alphabet: only where the engine doubted
+_DOUBT = 0.8
+_CODE_RUN = re.compile(r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])")
+_A = re.escape(USCC_ALPHABET)
+_USCC_SHAPE = re.compile(rf"[1-9ANY][{_A}]\d{{6}}[{_A}]{{10}}")
+_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
+_DATE_DIGITS = str.maketrans({"O": "0", "o": "0", "〇": "0", "I": "1", "l": "1", "|": "1"})
+_AUTHORITY = re.compile(r"[\u4e00-\u9fff（）()]{2,}(市场监督管理局|工商行政管理局|行政审批局)")
+# A name read off the seal's arc counts only when it starts at a province or city: a
+# partial arc (西湖区市场监督管理局, its 杭州市 lost) would be a wrong value.
+_WHOLE_AUTHORITY = re.compile(r"[^区县市省]{2,6}?(省|市|自治区|州|盟)")
+_CORRECTED_PENALTY = 0.9
+_LEAD = " \t:：;；,，.。、|"  # punctuation the OCR leaves between a label and its value
+
+
+@extractor(DocKind.business_license, keywords=KEYWORDS, threshold=THRESHOLD)
+def extract_business_license(region: Region) -> dict[str, FieldValue]:
+    """Read every CONTRACT §2 field of a business license; unread fields are left out."""
+    skew = region.ocr.skew if region.ocr.source == "ocr" else 0.0
+    level, back = _deskew(list(region.lines), skew)
+    lines = _split_half_labels(level)
+    hits = read_fields(lines, LABELS)
+    out: dict[str, FieldValue] = {}
+
+    code = _credit_code(lines, hits)
+    if code is not None:
+        out["credit_code"] = code
+    for name in _TEXT_FIELDS:
+        hit = hits.get(name)
+        if hit is not None and (text := _compact(_hit_text(hit))):
+            out[name] = hit.value(text)
+    est = hits.get("established_date")
+    if est is not None and (d := _first_date(_hit_text(est))) is not None:
+        out["established_date"] = est.value(d)
+    term = hits.get("term")
+    if term is not None:
+        start, end = _term(_hit_text(term))
+        if start is not None:
+            out["business_term_from"] = term.value(start)
+        if end is not None:
+            out["business_term_to"] = term.value(end)
+    out["registration_authority"] = _authority(lines, hits, region.ocr.height)
+    issue = _issue_date(lines, hits, region.ocr.width, region.ocr.height)
+    if issue is not None:
+        out["issue_date"] = issue
+    for fv in out.values():
+        fv.bbox = back(fv.bbox)
+    return out
+
+
+_TEXT_FIELDS = (
+    "name",
+    "enterprise_type",
+    "legal_representative",
+    "registered_capital",
+    "address",
+    "business_scope",
+)
+
+
+def _hit_text(hit: Hit) -> str:
+    """The value's pieces joined, without what two overlapping boxes both read.
+
+    The detector sometimes cuts a line into two boxes that overlap (``注册资本2`` and
+    ``200万元人民币``); the pixels they share are read twice.
+    """
+    out = ""
+    prev: Span | None = None
+    for span in hit.spans:
+        text = span.text
+        if prev is not None and prev.line is not span.line:
+            overlap = prev.bbox[2] - span.bbox[0]
+            char_w = (prev.line.bbox[2] - prev.line.bbox[0]) / max(len(prev.line.text), 1)
+            same_row = abs(prev.line.center[1] - span.line.center[1]) < 0.6 * span.line.height
+            if same_row and overlap > 0.3 * char_w:
+                for k in range(min(round(overlap / char_w) + 1, len(text), len(out)), 0, -1):
+                    if out.endswith(text[:k]):
+                        text = text[k:]
+                        break
+        out += text
+        prev = span
+    return out.lstrip(_LEAD).rstrip()
+
+
+def _compact(text: str) -> str:
+    """The value as printed, without whitespace or leading punctuation."""
+    return re.sub(r"\s+", "", text).lstrip(_LEAD)
+
+
+# --------------------------------------------------------------------------- page prep
+
+
+def _split_half_labels(lines: Sequence[OcrLine]) -> list[OcrLine]:
+    """Restore a spaced two-character label of which the OCR read only one character.
+
+    ``称 义乌市…`` (名 lost) becomes a label box ``名称`` and a value box; a lone ``住``
+    becomes ``住所`` — unless the other half stands in its own box in the same row, in
+    which case the layout reader joins the two halves itself.
+    """
+    out: list[OcrLine] = []
+    for line in lines:
+        m = _HALF_LINE.match(line.text)
+        full = _HALVES.get(m.group(1)) if m else None
+        if m is None or full is None or _other_half_in_row(line, full, lines):
+            out.append(line)
+            continue
+        x0, y0, x1, y1 = line.bbox
+        n = max(len(line.text), 1)
+        cut = x0 + (x1 - x0) * (line.text.index(m.group(1)) + 1) / n
+        out.append(_box(line, full, (x0, y0, cut, y1)))
+        if m.group(2):
+            start = line.text.index(m.group(2), line.text.index(m.group(1)) + 1)
+            vx = x0 + (x1 - x0) * start / n
+            out.append(_box(line, m.group(2), (vx, y0, x1, y1)))
+    return out
+
+
+def _other_half_in_row(line: OcrLine, full: str, lines: Sequence[OcrLine]) -> bool:
+    own = line.text.strip()[:1]
+    other = full[1] if own == full[0] else full[0]
+    cy, h = line.center[1], line.height
+    return any(
+        o is not line and o.text.strip().startswith(other) and abs(o.center[1] - cy) < 0.6 * h
+        for o in lines
+    )
+
+
+def _box(line: OcrLine, text: str, b: BBox) -> OcrLine:
+    x0, y0, x1, y1 = b
+    return line.model_copy(update={"text": text, "poly": [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]})
+
+
+def _deskew(lines: list[OcrLine], skew: float) -> tuple[list[OcrLine], _Unskew]:
+    """Lines turned level (rows must line up across two columns) and the way back for boxes."""
+    if abs(skew) < 0.5 or not lines:
+        return lines, _Unskew(0.0, 0.0, 0.0)
+    box = union(ln.bbox for ln in lines)
+    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+    turn = _Unskew(-skew, cx, cy)
+    level = [ln.model_copy(update={"poly": [turn.point(p) for p in ln.poly]}) for ln in lines]
+    return level, _Unskew(skew, cx, cy)
+
+
+class _Unskew:
+    """A rotation about a centre, for points and (as the box around the corners) boxes."""
+
+    def __init__(self, degrees: float, cx: float, cy: float) -> None:
+        a = math.radians(degrees)
+        self.cos, self.sin, self.cx, self.cy = math.cos(a), math.sin(a), cx, cy
+        self.identity = degrees == 0.0
+
+    def point(self, p: tuple[float, float]) -> tuple[float, float]:
+        dx, dy = p[0] - self.cx, p[1] - self.cy
+        return (self.cx + dx * self.cos - dy * self.sin, self.cy + dx * self.sin + dy * self.cos)
+
+    def __call__(self, b: BBox | None) -> BBox | None:
+        if b is None or self.identity:
+            return b
+        pts = [self.point(p) for p in ((b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]))]
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        return (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
+
+
+# --------------------------------------------------------------------------- credit code
+
+
+def _credit_code(lines: Sequence[OcrLine], hits: dict[str, Hit]) -> FieldValue | None:
+    """The code beside or under its label, else the only USCC-shaped run on the page."""
+    banned = {id(s.line) for s in hits["_licence_no"].spans} if "_licence_no" in hits else set()
+    cands: list[tuple[str, list[OcrLine]]] = []
+    for row in rows([ln for ln in lines if id(ln) not in banned and "证照编号" not in ln.text]):
+        texts = [_code_text(ln.text) for ln in row]
+        for i, line in enumerate(row):
+            cands += [(m.group(0), [line]) for m in _CODE_RUN.finditer(texts[i])]
+            # A code the detector cut in two boxes of one row.
+            pair = texts[i] + texts[i + 1] if i + 1 < len(row) else ""
+            if len(pair) == 18 and texts[i] and texts[i + 1] and re.fullmatch(r"[0-9A-Z]+", pair):
+                cands.append((pair, [line, row[i + 1]]))
+    if not cands:
+        return None
+    label = hits.get("_credit_label")
+    ranked = sorted(
+        cands,
+        key=lambda c: (_near_label(c[1], label), not _USCC_SHAPE.fullmatch(_forced(c[0]))),
+    )
+    text, src = ranked[0]
+    if _near_label(src, label) >= 3 and not _USCC_SHAPE.fullmatch(_forced(text)):
+        return None  # far from any label and not shaped like a code: not a code
+    return _choose_code(text, src)
+
+
+def _code_text(text: str) -> str:
+    """A line's characters as a code is compared: NFKC, no spaces, upper case, no label."""
+    t = clean(text).upper()
+    return re.sub(r"^.*?(?:统一)?社会信用代码[:：]?", "", t)
+
+
+def _near_label(src: list[OcrLine], label: Hit | None) -> int:
+    """0 the label's own line, 1 right of it in its row, 2 just under it, 3 elsewhere."""
+    if label is None:
+        return 3
+    lx0, ly0, lx1, ly1 = label.label_bbox
+    h = max(ly1 - ly0, 1.0)
+    x0, y0, x1, y1 = union(ln.bbox for ln in src)
+    if any(_code_text(ln.text) != clean(ln.text).upper() for ln in src):
+        return 0
+    cy = (y0 + y1) / 2
+    if abs(cy - (ly0 + ly1) / 2) < 0.6 * h and x0 >= lx0:
+        return 1
+    if 0 <= y0 - ly1 + 0.3 * h < 3.5 * h and x0 < lx1 + (lx1 - lx0) and x1 > lx0 - h:
+        return 2
+    return 3
+
+
+def _forced(code: str) -> str:
+    return "".join(_FORCED.get(c, c) for c in code)
+
+
+def _choose_code(text: str, src: list[OcrLine]) -> FieldValue:
+    """The code as read, or the single check-valid reading of its look-alike letters."""
+    conf = min(ln.confidence for ln in src)
+    bbox = union(ln.bbox for ln in src)
+    raw = " | ".join(ln.text for ln in src)
+    box = (round(bbox[0]), round(bbox[1]), round(bbox[2]), round(bbox[3]))
+    if is_valid_uscc(text):
+        return FieldValue(value=text, confidence=round(conf, 4), bbox=box, raw=raw)
+    doubted = _doubted_positions(text, src)
+    options = [[c] if c not in _FORCED else [_FORCED[c]] for c in text]
+    for i in doubted:
+        options[i] = [text[i], _SWAPS[text[i]]]
+    valid = {"".join(p) for p in itertools.product(*options)} if len(doubted) <= 6 else set()
+    valid = {v for v in valid if is_valid_uscc(v)}
+    if len(valid) == 1:
+        value = valid.pop()
+        changes = ", ".join(
+            f"{a}→{b}@{i + 1}" for i, (a, b) in enumerate(zip(text, value, strict=True)) if a != b
+        )
+        return FieldValue(
+            value=value,
+            confidence=round(conf * _CORRECTED_PENALTY, 4),
+            bbox=box,
+            raw=f"{raw} [look-alike {changes}, chosen by check characters]",
+        )
+    # Not valid and no single valid reading: give what was read; the format rule judges.
+    return FieldValue(value=text, confidence=round(conf, 4), bbox=box, raw=raw)
+
+
+def _doubted_positions(text: str, src: list[OcrLine]) -> list[int]:
+    """Positions of B/8 whose character confidence the engine gave as low."""
+    if len(src) != 1 or src[0].char_confidences is None:
+        return []
+    line = src[0]
+    start = clean(line.text).upper().find(text)
+    confs = line.char_confidences or []
+    if start < 0 or len(confs) != len(clean(line.text)):
+        return []
+    return [i for i, c in enumerate(text) if c in _SWAPS and confs[start + i] < _DOUBT]
+
+
+# --------------------------------------------------------------------------- dates
+
+
+def _first_date(text: str) -> str | None:
+    """The first ``YYYY年M月D日`` in ``text`` as ISO (digit look-alikes read as digits)."""
+    m = _DATE.search(_compact(text).translate(_DATE_DIGITS))
+    return norm_date(m.group(0)) if m else None
+
+
+def _term(text: str) -> tuple[str | None, str | None]:
+    """营业期限 ``[自]X至Y`` → (from, to); Y may be 长期 / 永久 / 无固定期限."""
+    t = _compact(text).lstrip("自")
+    head, sep, tail = t.partition("至")
+    start = _first_date(head)
+    if not sep:
+        return (
+            (start, None) if start is not None else (None, LONG_TERM if is_long_term(t) else None)
+        )
+    end = _first_date(tail)
+    if end is None:
+        word = re.match(r"长期有效|长期|永久|无固定期限", tail)
+        end = LONG_TERM if word else None
+    return start, end
+
+
+def _issue_date(
+    lines: Sequence[OcrLine], hits: dict[str, Hit], width: float, height: float
+) -> FieldValue | None:
+    """The date nearest the lower right corner that is not 成立日期 or 营业期限."""
+    used = {id(s.line) for k in ("established_date", "term") if k in hits for s in hits[k].spans}
+    best: tuple[float, str, list[OcrLine]] | None = None
+    for row in rows([ln for ln in lines if id(ln) not in used]):
+        # Join the row: the seal can cut a date into two boxes.
+        for group in _adjacent_groups(row):
+            text = "".join(ln.text for ln in group)
+            iso = _first_date(text)
+            if iso is None:
+                continue
+            x1, y1 = max(ln.bbox[2] for ln in group), max(ln.bbox[3] for ln in group)
+            dist = math.hypot(width - x1, height - y1)
+            if best is None or dist < best[0]:
+                best = (dist, iso, group)
+    if best is None:
+        return None
+    _, iso, group = best
+    b = union(ln.bbox for ln in group)
+    return FieldValue(
+        value=iso,
+        confidence=round(min(ln.confidence for ln in group), 4),
+        bbox=(round(b[0]), round(b[1]), round(b[2]), round(b[3])),
+        raw=" | ".join(ln.text for ln in group),
+    )
+
+
+def _adjacent_groups(row: list[OcrLine]) -> list[list[OcrLine]]:
+    """Each box alone, and each box with its right neighbour when they nearly touch."""
+    groups = [[ln] for ln in row]
+    for a, b in itertools.pairwise(row):
+        if b.bbox[0] - a.bbox[2] < 2 * max(a.height, b.height):
+            groups.append([a, b])
+    return groups
+
+
+# --------------------------------------------------------------------------- authority
+
+
+def _authority(lines: Sequence[OcrLine], hits: dict[str, Hit], height: float) -> FieldValue:
+    """After 登记机关, else a whole authority name read from the seal; else ``None``."""
+    hit = hits.get("registration_authority")
+    if hit is not None:
+        text = _compact(hit.text)
+        if _AUTHORITY.fullmatch(text):
+            return hit.value(text)
+    used = {id(s.line) for h in hits.values() for s in h.spans}
+    for line in lines:
+        text = _compact(line.text)
+        if id(line) in used or line.center[1] < height / 2:
+            continue
+        if _AUTHORITY.fullmatch(text) and _WHOLE_AUTHORITY.match(text):
+            return FieldValue(
+                value=text,
+                confidence=round(line.confidence, 4),
+                bbox=tuple(round(v) for v in line.bbox),
+                raw=line.text,
+            )
+    return FieldValue(value=None, confidence=0.0)

@@ -1,0 +1,376 @@
+"""居民身份证: the portrait side (``id_card_front``) and the emblem side (``id_card_back``).
+
+Both sides are read label-first (``docpipe.layout.read_fields``): labels may be spaced
+(``姓 名``), glued to their value (``性别女``, ``民族汉``, ``住址湖南省…``) or read as a
+variant (``公民身份证号码``). Where a label is lost (a photo cropped at the edge, a
+faint print) each field falls back to what its value looks like: an 18-character
+number anywhere, a ``YYYY年M月D日`` date, a lone 男/女, two dates joined by a dash.
+
+The ID number is the field the review leans on most, so it is read strictly: spaces
+removed, ``x`` → ``X``; letters that look like digits (O/0, I/1, Z/2, S/5, B/8) are
+replaced only when that gives exactly one candidate with a valid check digit, and the
+value then carries the OCR text in ``raw`` and a lower confidence.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import re
+from collections.abc import Sequence
+
+from docpipe.checkdigits import is_valid_id
+from docpipe.extract import Region, extractor
+from docpipe.layout import Hit, Label, Span, clean, read_fields, rows, union
+from docpipe.models import DocKind, FieldValue
+from docpipe.normalize import LONG_TERM, parse_date
+from docpipe.ocr.base import OcrLine
+
+# Classification cues. The printed labels of a card are specific; 身份证号码, 姓名 and
+# 性别 alone are not (the authorization letter and the application form print them),
+# so they weigh little and the threshold needs a card-only label to be reached.
+FRONT_KEYWORDS = {
+    "公民身份号码": 3.0,
+    "公民身份证号码": 3.0,  # how the OCR reads the label on real cards
+    "民族": 2.0,
+    "出生": 1.5,
+    "住址": 1.0,
+    "性别": 0.5,
+    "姓名": 0.5,
+}
+BACK_KEYWORDS = {
+    "签发机关": 3.0,
+    "有效期限": 2.0,
+    "居民身份证": 1.5,  # also the 证件类型 value of the application form
+    "中华人民共和国": 1.0,
+}
+THRESHOLD = 4.0
+
+FRONT_LABELS = (
+    Label("name", ("姓名",)),
+    Label("gender", ("性别",)),
+    # 民族 is often glued after the gender value in one box (性别男民族汉).
+    Label("ethnicity", ("民族",), inline=True),
+    Label("birth_date", ("出生日期", "出生")),
+    Label("address", ("住址", "住所"), multiline=True),
+    Label(
+        "id_number",
+        ("公民身份号码", "公民身份证号码", "公民身份证号", "身份证号码", "身份号码"),
+        below=True,
+    ),
+)
+BACK_LABELS = (
+    Label("issuing_authority", ("签发机关",), below=True),
+    Label("validity", ("有效期限", "有效期"), below=True),
+    # Printed on the back; labelled so they never run into a value.
+    Label("_title", ("中华人民共和国",)),
+    Label("_card", ("居民身份证",)),
+)
+
+# Digit look-alikes the recogniser confuses (ISSUE3: O/0, I/1, Z/2, S/5, B/8).
+LOOK_ALIKES = {"O": "0", "I": "1", "Z": "2", "S": "5", "B": "8"}
+_ID_EXACT = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9X])")
+_ID_LOOSE = re.compile(r"(?<![0-9A-Z])[0-9OIZSB]{17}[0-9XOIZSB](?![0-9A-Z])")
+_CN_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
+_LONG_TERM_WORDS = ("长期", "永久", "无固定期限")
+_DOTTED = re.compile(r"(\d{4})[.,·/年-]?(\d{1,2})[.,·/月-]?(\d{1,2})日?")
+
+# The 56 民族 names as the card prints them (without 族).
+_ETHNICITY_NAMES = (
+    "汉 蒙古 回 藏 维吾尔 苗 彝 壮 布依 朝鲜 满 侗 瑶 白 土家 哈尼 哈萨克 傣 黎 傈僳 佤 畲 "
+    "高山 拉祜 水 东乡 纳西 景颇 柯尔克孜 土 达斡尔 仫佬 羌 布朗 撒拉 毛南 仡佬 锡伯 阿昌 "
+    "普米 塔吉克 怒 乌孜别克 俄罗斯 鄂温克 德昂 保安 裕固 京 塔塔尔 独龙 鄂伦春 赫哲 门巴 "
+    "珞巴 基诺"
+)
+ETHNICITIES = tuple(_ETHNICITY_NAMES.split())
+# Traditional forms the card font shows and the OCR reads back (民族漢).
+_TRADITIONAL = str.maketrans(
+    "漢滿満壯維爾鮮瑤東鄉納頗錫烏別門倫諾獨龍達蘭", "汉满满壮维尔鲜瑶东乡纳颇锡乌别门伦诺独龙达兰"
+)
+
+
+def _fv(text: str | None, spans: Sequence[Span], conf_scale: float = 1.0) -> FieldValue:
+    """A field value from pieces of lines (for values found without a label)."""
+    boxes = [s.bbox for s in spans]
+    raw = " | ".join(dict.fromkeys(s.line.text for s in spans))
+    conf = min((s.line.confidence for s in spans), default=0.0) * conf_scale
+    bbox = union(boxes) if boxes else None
+    return FieldValue(
+        value=text,
+        confidence=round(conf, 4),
+        bbox=None
+        if bbox is None
+        else (round(bbox[0]), round(bbox[1]), round(bbox[2]), round(bbox[3])),
+        raw=raw,
+    )
+
+
+def _scaled(fv: FieldValue, factor: float, raw: str | None = None) -> FieldValue:
+    return fv.model_copy(
+        update={"confidence": round(fv.confidence * factor, 4), "raw": raw or fv.raw}
+    )
+
+
+# --------------------------------------------------------------------------- skew
+
+# Below this the rows of a card group right as they stand.
+_MIN_SKEW = 0.3
+
+
+def _turn(points: Sequence[tuple[float, float]], degrees: float) -> list[tuple[float, float]]:
+    a = math.radians(degrees)
+    c, s = math.cos(a), math.sin(a)
+    return [(x * c - y * s, x * s + y * c) for x, y in points]
+
+
+def deskewed(lines: Sequence[OcrLine], skew: float) -> list[OcrLine]:
+    """The lines turned by ``-skew`` degrees, so the rows of a tilted photo are level.
+
+    A card photographed 5° askew puts a value 200 px right of its label 17 px lower:
+    another row for ``read_fields``. Boxes are turned back by ``reskewed``.
+    """
+    if abs(skew) < _MIN_SKEW:
+        return list(lines)
+    return [ln.model_copy(update={"poly": _turn(ln.poly, -skew)}) for ln in lines]
+
+
+def reskewed(fv: FieldValue, skew: float) -> FieldValue:
+    """The value with its box turned back into the page's frame (the box around it)."""
+    if abs(skew) < _MIN_SKEW or fv.bbox is None:
+        return fv
+    x0, y0, x1, y1 = fv.bbox
+    pts = _turn([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], skew)
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return fv.model_copy(
+        update={"bbox": (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))}
+    )
+
+
+# --------------------------------------------------------------------------- ID number
+
+
+def id_candidates(text: str) -> tuple[str, bool] | None:
+    """The ID number in ``text`` and whether look-alike letters were replaced to get it.
+
+    Spaces are dropped and ``x`` is upper-cased. A run with look-alike letters is
+    accepted only when exactly one replacement has a valid check digit.
+
+    >>> id_candidates("4305 1219 8908 1313 6x")
+    ('43051219890813136X', False)
+    >>> id_candidates("11010519491231OO2X")
+    ('11010519491231002X', True)
+    >>> id_candidates("公民身份号码") is None
+    True
+    """
+    t = clean(text).upper().replace("×", "X")
+    m = _ID_EXACT.search(t)
+    if m:
+        return m.group(0), False
+    for m in _ID_LOOSE.finditer(t):
+        run = m.group(0)
+        options = []
+        for i, c in enumerate(run):
+            alts = [c] if c.isdigit() or (i == 17 and c == "X") else [LOOK_ALIKES[c]]
+            options.append(alts)
+        # Each look-alike has one digit twin, so the product is tiny; kept general.
+        valid = [c for c in ("".join(p) for p in itertools.product(*options)) if is_valid_id(c)]
+        if len(valid) == 1:
+            return valid[0], True
+    return None
+
+
+def _id_from_spans(spans: Sequence[Span]) -> tuple[str, bool] | None:
+    return id_candidates("".join(s.text for s in spans))
+
+
+def read_id_number(hit: Hit | None, lines: Sequence[OcrLine]) -> FieldValue | None:
+    """The ID number: after its label, else an 18-character run anywhere in the region."""
+    if hit is not None and hit.spans:
+        found = _id_from_spans(hit.spans)
+        if found is not None:
+            value, fixed = found
+            return _scaled(hit.value(value), 0.9) if fixed else hit.value(value)
+    # Fallback: anywhere in the region, each row's boxes joined (a number may be split).
+    for row in rows(lines):
+        spans = [Span(ln, 0, len(ln.text)) for ln in row]
+        found = _id_from_spans(spans)
+        if found is None:
+            continue
+        keep = [s for s in spans if re.search(r"[0-9]", s.text)]
+        value, fixed = found
+        return _fv(value, keep, 0.85 if fixed else 0.95)
+    return None
+
+
+# --------------------------------------------------------------------------- front
+
+
+def _find_line(lines: Sequence[OcrLine], pattern: re.Pattern[str]) -> tuple[str, Span] | None:
+    for line in lines:
+        m = pattern.search(clean(line.text))
+        if m:
+            return m.group(0), Span(line, 0, len(line.text))
+    return None
+
+
+def read_birth(hit: Hit | None, lines: Sequence[OcrLine]) -> FieldValue | None:
+    """出生 as ISO: after its label, else the first ``YYYY年M月D日`` in the region."""
+    if hit is not None and hit.spans:
+        t = clean(hit.text)
+        m = _CN_DATE.search(t) or _DOTTED.search(t)
+        d = parse_date(f"{m.group(1)}-{m.group(2)}-{m.group(3)}") if m else None
+        if d is not None:
+            return hit.value(d.isoformat())
+    found = _find_line(lines, _CN_DATE)
+    if found is not None:
+        m = _CN_DATE.search(found[0])
+        d = parse_date(f"{m.group(1)}-{m.group(2)}-{m.group(3)}") if m else None
+        if d is not None:
+            return _fv(d.isoformat(), [found[1]], 0.9)
+    return None
+
+
+def read_gender(hit: Hit | None, lines: Sequence[OcrLine]) -> FieldValue | None:
+    """性别: the 男/女 after its label, else a line that is only 男 or 女."""
+    if hit is not None:
+        m = re.search("[男女]", clean(hit.text))
+        if m:
+            return hit.value(m.group(0))
+    for line in lines:
+        t = clean(line.text)
+        if t in ("男", "女"):
+            return _fv(t, [Span(line, 0, len(line.text))], 0.9)
+    return None
+
+
+def norm_ethnicity(text: str) -> tuple[str, bool]:
+    """The 民族 as printed, folded to simplified characters; whether it is a known name.
+
+    >>> norm_ethnicity("漢"), norm_ethnicity("汉族"), norm_ethnicity("维吾爾")
+    (('汉', True), ('汉', True), ('维吾尔', True))
+    """
+    t = clean(text).translate(_TRADITIONAL).strip(":：.。,，")
+    if t in ETHNICITIES:
+        return t, True
+    if t.endswith("族") and t[:-1] in ETHNICITIES:
+        return t[:-1], True
+    for name in sorted(ETHNICITIES, key=len, reverse=True):
+        if t.startswith(name):
+            return name, True
+    return t, False
+
+
+def read_ethnicity(hit: Hit | None) -> FieldValue | None:
+    """民族 after its label (glued or spaced), simplified; unknown names lose confidence."""
+    if hit is None or not hit.text:
+        return None
+    value, known = norm_ethnicity(hit.text)
+    if not value:
+        return None
+    fv = hit.value(value)
+    return fv if known else _scaled(fv, 0.7)
+
+
+def read_name(hit: Hit | None) -> FieldValue | None:
+    """姓名: the value after its label, inner spaces removed."""
+    if hit is None:
+        return None
+    value = clean(hit.text).strip(":：")
+    return hit.value(value) if value else None
+
+
+def read_address(hit: Hit | None) -> FieldValue | None:
+    """住址: every line of the value in reading order, joined without spaces.
+
+    A line that holds the ID number (its label lost) is not part of the address.
+    """
+    if hit is None:
+        return None
+    hit.spans = [s for s in hit.spans if id_candidates(s.text) is None]
+    value = clean(hit.text)
+    return hit.value(value) if value else None
+
+
+@extractor(DocKind.id_card_front, keywords=FRONT_KEYWORDS, threshold=THRESHOLD)
+def extract_front(region: Region) -> dict[str, FieldValue]:
+    """Fields of the portrait side: name, gender, ethnicity, birth date, address, number."""
+    lines = deskewed(region.lines, region.ocr.skew)
+    hits = read_fields(lines, FRONT_LABELS)
+    out: dict[str, FieldValue | None] = {
+        "name": read_name(hits.get("name")),
+        "gender": read_gender(hits.get("gender"), lines),
+        "ethnicity": read_ethnicity(hits.get("ethnicity")),
+        "birth_date": read_birth(hits.get("birth_date"), lines),
+        "address": read_address(hits.get("address")),
+        "id_number": read_id_number(hits.get("id_number"), lines),
+    }
+    return {k: reskewed(v, region.ocr.skew) for k, v in out.items() if v is not None}
+
+
+# --------------------------------------------------------------------------- back
+
+
+def parse_validity(text: str) -> tuple[str | None, str | None]:
+    """(valid_from, valid_to) of a 有效期限 value: ISO dates, the end may be 长期.
+
+    The dash between the dates may be ``-``, ``—``, ``至``, ``~`` or mangled by the
+    OCR, and the dots may be lost; the dates are found by their digits.
+
+    >>> parse_validity("2015.03.02-2035.03.02")
+    ('2015-03-02', '2035-03-02')
+    >>> parse_validity("2015.03.02 至 长期")
+    ('2015-03-02', '长期')
+    >>> parse_validity("20150302一20350302")
+    ('2015-03-02', '2035-03-02')
+    """
+    t = clean(text)
+    dates = [
+        parse_date(f"{m.group(1)}-{m.group(2)}-{m.group(3)}")
+        for m in re.finditer(r"(\d{4})[.,·/年](\d{1,2})[.,·/月](\d{1,2})", t)
+    ]
+    if len([d for d in dates if d]) < 2:
+        # Dots lost: cut runs of eight digits.
+        digits = re.findall(r"\d{8}", re.sub(r"[^\d长期永久无固定限]", "", t))
+        alt = [parse_date(d) for d in digits]
+        if len([d for d in alt if d]) > len([d for d in dates if d]):
+            dates = alt
+    good = [d.isoformat() for d in dates if d is not None]
+    start = good[0] if good else None
+    if len(good) >= 2:
+        return start, good[1]
+    if any(w in t for w in _LONG_TERM_WORDS):
+        return start, LONG_TERM
+    return start, None
+
+
+def _date_run(lines: Sequence[OcrLine]) -> tuple[str, Span] | None:
+    pat = re.compile(r"\d{4}[.,·/]?\d{2}[.,·/]?\d{2}.{0,3}(\d{4}[.,·/]?\d{2}[.,·/]?\d{2}|长期)")
+    return _find_line(lines, pat)
+
+
+@extractor(DocKind.id_card_back, keywords=BACK_KEYWORDS, threshold=THRESHOLD)
+def extract_back(region: Region) -> dict[str, FieldValue]:
+    """Fields of the emblem side: issuing authority, validity start and end."""
+    lines = deskewed(region.lines, region.ocr.skew)
+    hits = read_fields(lines, BACK_LABELS)
+    out: dict[str, FieldValue] = {}
+    auth = hits.get("issuing_authority")
+    if auth is not None and clean(auth.text):
+        out["issuing_authority"] = auth.value(clean(auth.text))
+    validity = hits.get("validity")
+    start = end = None
+    base: FieldValue | None = None
+    if validity is not None and validity.spans:
+        start, end = parse_validity(validity.text)
+        base = validity.value()
+    if start is None:
+        found = _date_run(lines)
+        if found is not None:
+            start, end = parse_validity(found[0])
+            base = _fv(found[0], [found[1]], 0.9)
+    if base is not None:
+        if start is not None:
+            out["valid_from"] = base.model_copy(update={"value": start})
+        if end is not None:
+            out["valid_to"] = base.model_copy(update={"value": end})
+    return {k: reskewed(v, region.ocr.skew) for k, v in out.items()}

@@ -1,0 +1,153 @@
+"""Authorization letter extractor: committed samples, wrapped prose and wording variants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_extract_form import check_against_expected, ln, sample_documents
+
+from docpipe.compare import DOUBT_BELOW
+from docpipe.extract import Region
+from docpipe.models import DocKind
+from docpipe.ocr.base import OcrLine, OcrPage
+from extractors.authorization_letter import extract_authorization_letter
+
+# Seal damage in the recorded OCR of the committed letters (checked in the images): the
+# seal hides characters of the enterprise name or code. These must come out absent or
+# doubtful; every other field exactly.
+LETTER_DAMAGE = {
+    # 创宏嘉（宁波）… read as 创宏嘉宁波）…: a bracket lost under the seal.
+    ("case-0105-uscc-check-id-expired", "authorization_letter", "enterprise_name"),
+    # The name is not read at all: only 委托单位（盖章 is.
+    ("case-0109", "authorization_letter", "enterprise_name"),
+    # 宁波市泰云… read as 宁波市云…, and the code lost a digit (17 characters).
+    ("case-0110-id-check-dev-distinct", "authorization_letter", "enterprise_name"),
+    ("case-0110-id-check-dev-distinct", "authorization_letter", "credit_code"),
+}
+
+
+@pytest.mark.parametrize(
+    ("case", "doc"),
+    sample_documents("authorization_letter"),
+    ids=lambda v: v.name if isinstance(v, Path) else str(v["file"]),
+)
+def test_sample_letters(case: Path, doc: dict[str, object]) -> None:
+    """Each committed letter: exact fields, and seal damage reported as doubt, not as a value."""
+    check_against_expected(case, doc, LETTER_DAMAGE)
+
+
+def region(lines: list[OcrLine]) -> Region:
+    """A whole-page OCR region of these lines."""
+    page = OcrPage(width=1000, height=1400, lines=lines, source="ocr")
+    return Region("letter.jpg", 1, lines, page, None, DocKind.authorization_letter)
+
+
+ID = "330784199001011231"  # synthetic, valid check digit
+ID_X = "33078419900101124X"
+FOOT = [
+    ln("委托单位（盖章）：永康市天佳工贸有限公司", 330, 800),
+    ln("统一社会信用代码：91330784579324580M", 330, 860),
+    ln("2025年10月11日", 500, 940, w=180),
+]
+
+
+def test_prose_wrapped_across_lines() -> None:
+    """The name and the number wrap onto the next line: joined, with boxes from both."""
+    lines = [
+        ln("企业授权委托书", 280, 110, h=40),
+        ln("兹委托张", 140, 300, w=112, conf=0.97),
+        ln(f"三（身份证号码：{ID[:9]}", 90, 340, w=500, conf=0.95),
+        ln(f"{ID[9:]}）前往中国电子口岸数据中心杭州分中心办理电子口岸卡变更", 90, 380, w=800),
+        ln("操作员业务，并代为领取相关介质设备。", 90, 420, w=500),
+        *FOOT,
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert out["agent_name"].value == "张三"
+    assert out["agent_name"].confidence == pytest.approx(0.95)  # the weaker line of the two
+    box = out["agent_name"].bbox
+    assert box is not None and box[1] == 300 and box[3] == 370  # spans both lines
+    assert out["agent_id_number"].value == ID
+    assert out["matter"].value == "电子口岸卡变更操作员业务"
+    assert out["enterprise_name"].value == "永康市天佳工贸有限公司"
+    assert out["credit_code"].value == "91330784579324580M"
+    assert out["sign_date"].value == "2025-10-11"
+
+
+@pytest.mark.parametrize(
+    ("body", "name", "number"),
+    [
+        (f"特委托我公司员工李四（身份证号：{ID}）全权办理电子口岸卡变更操作员业务。", "李四", ID),
+        (f"现委托王小明同志，证件号码：{ID}，前来办理电子口岸卡变更操作员业务；", "王小明", ID),
+        (
+            f"兹委托欧阳娜娜(身份证号码:{ID_X.lower()})代为办理电子口岸卡变更操作员业务,",
+            "欧阳娜娜",
+            ID_X,
+        ),
+    ],
+    ids=["te-weituo", "xian-weituo", "halfwidth"],
+)
+def test_wording_variants(body: str, name: str, number: str) -> None:
+    """特委托 / 现委托 / half-width punctuation, 身份证号 / 证件号码: the same fields."""
+    lines = [ln("授权委托书", 300, 110, h=40), ln(body, 90, 300, w=850), *FOOT]
+    out = extract_authorization_letter(region(lines))
+    assert out["agent_name"].value == name
+    assert out["agent_id_number"].value == number
+    assert out["matter"].value == "电子口岸卡变更操作员业务"
+
+
+def test_header_style_letter() -> None:
+    """委托人 / 受托人 as labels instead of a sentence naming the agent."""
+    lines = [
+        ln("授权委托书", 300, 110, h=40),
+        ln("委托人：永康市天佳工贸有限公司", 90, 200, w=600),
+        ln("受托人：李四", 90, 260, w=200),
+        ln("身份证号码：", 420, 260, w=170),
+        ln(ID, 600, 260, w=330),
+        ln("现授权受托人前往办理电子口岸卡变更操作员业务。", 90, 330, w=800),
+        ln("统一社会信用代码：91330784579324580M", 330, 860),
+        ln("委托期限：自2025年10月11日至2025年12月31日", 90, 400, w=700),
+        ln("2025年10月11日", 500, 940, w=180),
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert out["enterprise_name"].value == "永康市天佳工贸有限公司"
+    assert out["agent_name"].value == "李四"
+    assert out["agent_id_number"].value == ID
+    assert out["matter"].value == "电子口岸卡变更操作员业务"
+    # The signature date, not the end of the term.
+    assert out["sign_date"].value == "2025-10-11"
+    assert out["sign_date"].bbox is not None and out["sign_date"].bbox[1] == 940
+
+
+@pytest.mark.parametrize(
+    ("label_line", "expected", "doubtful"),
+    [
+        ("委托单位（盖章所：杭州市宏华工贸有限公司", "杭州市宏华工贸有限公司", False),
+        ("委托单位（盖章）宁波市泰云工贸有限公司", "宁波市泰云工贸有限公司", False),
+        ("委托单位（盖章：创宏嘉宁波）贸易有限公司", "创宏嘉宁波）贸易有限公司", True),
+        ("委托单位（盖章", None, True),
+    ],
+    ids=["junk-char", "no-colon", "lost-bracket", "name-unread"],
+)
+def test_enterprise_after_half_read_label(
+    label_line: str, expected: str | None, doubtful: bool
+) -> None:
+    """The label's ``（盖章）：`` is dropped however the OCR read it; damage is doubt."""
+    lines = [ln("企业授权委托书", 280, 110, h=40), ln(label_line, 330, 800), *FOOT[1:]]
+    out = extract_authorization_letter(region(lines))
+    assert out["enterprise_name"].value == expected
+    assert (out["enterprise_name"].confidence < DOUBT_BELOW) == doubtful
+
+
+def test_seal_pieces_are_not_part_of_the_name() -> None:
+    """Seal legend pieces in the name's row are left out, and the name is in doubt."""
+    lines = [
+        ln("企业授权委托书", 280, 110, h=40),
+        ln("委托单位（盖章）：宁波市泰云工贸有限公司", 330, 800, w=560),
+        ln("工贸", 520, 785, w=90, h=36),
+        *FOOT[1:],
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert out["enterprise_name"].value == "宁波市泰云工贸有限公司"
+    assert out["enterprise_name"].confidence < DOUBT_BELOW
+    assert "工贸 |" not in (out["enterprise_name"].raw or "")
