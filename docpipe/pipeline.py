@@ -95,6 +95,7 @@ def stage_validate(rv: Review) -> None:
         files=rv.intake.files,
         file_errors=rv.file_errors,
         documents=rv.documents,
+        pages=dict(rv.read_pages),
     )
     rv.findings = run_rules(ctx)
 

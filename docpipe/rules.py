@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from docpipe.models import Code, Document, Evidence, Finding, Severity, Submission
 from docpipe.registry import Registry, load_package
@@ -48,6 +48,9 @@ class RuleContext:
     files: list[AttachmentFile] = dc_field(default_factory=list)
     file_errors: dict[str, DocpipeError] = dc_field(default_factory=dict)
     documents: list[Document] = dc_field(default_factory=list)
+    # Pages as read, by (file, page number): ``docpipe.reading.ReadPage`` (lines and
+    # ``.image()``), for rules that look at pixels (FILE-QUALITY). Empty when not kept.
+    pages: dict[tuple[str, int], Any] = dc_field(default_factory=dict)
 
     def docs(self, kind: str) -> list[Document]:
         """Documents of one kind, in file and page order."""

@@ -1,0 +1,154 @@
+"""Filed value against read value: equal, different, or in doubt — and the finding for each.
+
+The uncertainty policy lives here, once, for every document rule:
+
+- both normalised the same way (RULES.md: NFKC, no whitespace, upper case; dates by
+  value; 长期 / 永久 / 无固定期限 alike) and equal → no finding;
+- different, and the reading is confident → ``mismatch`` (the rule's severity);
+- different, but the reading is doubtful (confidence under ``DOUBT_BELOW``) →
+  ``not_found`` warning that says what was read: a doubt is not a verdict;
+- the document is there but the field could not be read → ``not_found`` warning.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from docpipe.models import Code, Document, Evidence, FieldValue, Severity
+from docpipe.normalize import is_long_term, norm_id, norm_text, parse_date
+from docpipe.rules import Hit
+
+# A reading below this confidence may be wrong by a character: never call it a mismatch.
+DOUBT_BELOW = float(os.environ.get("DOCPIPE_DOUBT_BELOW", "0.90"))
+
+
+class Outcome(Enum):
+    """How a filed value compares with what a document shows."""
+
+    equal = "equal"
+    different = "different"
+    doubtful = "doubtful"
+    unread = "unread"
+
+
+def norm_value(value: str, how: str = "text") -> str:
+    """Normal form for comparing (``text``, ``id``, ``date``, ``name``).
+
+    >>> norm_value("2011年7月1日", "date") == norm_value("2011-07-01", "date")
+    True
+    >>> norm_value("永久", "date")
+    '长期'
+    >>> norm_value("张 三", "name")
+    '张三'
+    """
+    if how == "date":
+        if is_long_term(value):
+            return "长期"
+        d = parse_date(value)
+        return d.isoformat() if d else norm_text(value)
+    if how == "id":
+        return norm_id(value)
+    return norm_text(value).replace("·", "").replace("•", "") if how == "name" else norm_text(value)
+
+
+def outcome(filed: str, found: FieldValue | None, how: str = "text") -> Outcome:
+    """Compare one filed value with one read field."""
+    if found is None or not found.value:
+        return Outcome.unread
+    if norm_value(filed, how) == norm_value(found.value, how):
+        return Outcome.equal
+    if found.confidence < DOUBT_BELOW:
+        return Outcome.doubtful
+    return Outcome.different
+
+
+def evidence(doc: Document, fv: FieldValue | None) -> list[Evidence]:
+    """Where the reviewer can see the value: file, page, box, raw OCR text."""
+    return [
+        Evidence(
+            file=doc.file,
+            page=doc.page,
+            bbox=(fv.bbox if fv and fv.bbox else doc.region),
+            text=fv.raw if fv else None,
+        )
+    ]
+
+
+@dataclass(frozen=True)
+class Check:
+    """One filed field against one document field, with the reviewer's words for it."""
+
+    path: str  # the filed field, e.g. operators[0].id_number
+    filed: str | None
+    doc: Document
+    doc_field: str
+    what_zh: str  # e.g. 操作员证件号码
+    what_en: str  # e.g. operator ID number
+    source_zh: str  # e.g. 身份证
+    source_en: str  # e.g. the ID card
+    how: str = "text"
+
+
+def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> Hit | None:
+    """The finding for one check, or ``None`` when the values agree (or nothing was filed).
+
+    ``equal`` replaces exact comparison where a rule allows tolerance (addresses).
+    """
+    if not check.filed:
+        return None
+    fv = check.doc.fields.get(check.doc_field)
+    result = outcome(check.filed, fv, check.how)
+    if (
+        result in (Outcome.different, Outcome.doubtful)
+        and equal is not None
+        and fv is not None
+        and fv.value
+        and equal(norm_value(check.filed, check.how), norm_value(fv.value, check.how))
+    ):
+        result = Outcome.equal
+    if result is Outcome.equal:
+        return None
+    ev = evidence(check.doc, fv)
+    if result is Outcome.unread:
+        return Hit(
+            field=check.path,
+            filed=check.filed,
+            found=None,
+            evidence=ev,
+            code=Code.not_found,
+            severity=Severity.warning,
+            message=(
+                f"未能从{check.source_zh}识别{check.what_zh}，请人工核对 / "
+                f"could not read the {check.what_en} from {check.source_en}: a person must look"
+            ),
+        )
+    assert fv is not None and fv.value is not None
+    if result is Outcome.doubtful:
+        return Hit(
+            field=check.path,
+            filed=check.filed,
+            found=fv.value,
+            evidence=ev,
+            code=Code.not_found,
+            severity=Severity.warning,
+            message=(
+                f"{check.source_zh}上的{check.what_zh}识别不确定（读为“{fv.value}”，"
+                f"置信度 {fv.confidence:.2f}），请人工核对 / the {check.what_en} on "
+                f"{check.source_en} was read as “{fv.value}” with low confidence "
+                f"({fv.confidence:.2f}): a person must look"
+            ),
+        )
+    return Hit(
+        field=check.path,
+        filed=check.filed,
+        found=fv.value,
+        evidence=ev,
+        code=Code.mismatch,
+        message=(
+            f"{check.what_zh}与{check.source_zh}不一致 / "
+            f"the {check.what_en} differs from {check.source_en}"
+        ),
+    )
