@@ -243,8 +243,10 @@ def process_one(
     if delay > 0:
         time.sleep(delay)
     try:
-        report = pipeline.review(item.source, reference_date=reference_date, engine=engine)
-        write_report(report, folder)
+        state = pipeline.run(item.source, reference_date=reference_date, engine=engine)
+        assert state.report is not None
+        report = state.report
+        write_report(report, folder, pages=state.read_pages)
     except DocpipeError as exc:
         log.error("%s: %s", item.key, mask_text(exc.message_en))
         return Outcome(item.key, error=exc.message)

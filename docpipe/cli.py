@@ -134,9 +134,11 @@ def check(
         raise typer.Exit(int(ExitCode.cannot_run))
     try:
         pipeline.warm_up(engine)
-        report = pipeline.review(submission, reference_date=ref, engine=engine)
+        state = pipeline.run(submission, reference_date=ref, engine=engine)
+        assert state.report is not None
+        report = state.report
         target = out or Path("docpipe-out") / batch.sanitize_key(report.submission_id)
-        write_report(report, target)
+        write_report(report, target, pages=state.read_pages)
     except DocpipeError as exc:
         raise _fail(exc) from exc
     except OSError as exc:  # e.g. the output folder cannot be written

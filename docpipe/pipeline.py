@@ -173,8 +173,8 @@ STAGES: list[tuple[str, Stage]] = [
 ]
 
 
-def review(path: Path, *, reference_date: date | None = None, engine: str | None = None) -> Report:
-    """Review one submission folder or zip and return its report.
+def run(path: Path, *, reference_date: date | None = None, engine: str | None = None) -> Review:
+    """Review one submission folder or zip; the whole state, pages as read included.
 
     A bad submission never raises: it becomes findings. Raises ``SubmissionNotFound``
     only when ``path`` is neither a folder nor a zip.
@@ -186,7 +186,14 @@ def review(path: Path, *, reference_date: date | None = None, engine: str | None
         rv.timings[name] = round(time.perf_counter() - start, 4)
     assert rv.report is not None
     rv.report.timings = rv.timings
-    return rv.report
+    return rv
+
+
+def review(path: Path, *, reference_date: date | None = None, engine: str | None = None) -> Report:
+    """Review one submission folder or zip and return its report (see ``run``)."""
+    report = run(path, reference_date=reference_date, engine=engine).report
+    assert report is not None
+    return report
 
 
 def warm_up(engine: str | None = None) -> None:

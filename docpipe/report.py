@@ -6,12 +6,14 @@ template reads the same object.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 import jinja2
+from PIL.Image import Image as PILImage
 
 from docpipe.atomic import write_text_atomic
 from docpipe.models import (
@@ -24,6 +26,15 @@ from docpipe.models import (
     Submission,
     Verdict,
 )
+
+
+class PageImage(Protocol):
+    """A page as OCR saw it (``docpipe.reading.ReadPage``): boxes are in its pixels."""
+
+    def image(self) -> PILImage:
+        """The page pixels in the frame of the report's boxes."""
+        ...
+
 
 _SEVERITY_ORDER = {Severity.error: 0, Severity.warning: 1, Severity.info: 2}
 
@@ -104,16 +115,23 @@ def _env() -> jinja2.Environment:
     )
 
 
-def render_html(report: Report) -> str:
-    """The reviewer's page of one submission: self-contained HTML, no external request."""
+def render_html(report: Report, pages: Mapping[tuple[str, int], PageImage] | None = None) -> str:
+    """The reviewer's page of one submission: self-contained HTML, no external request.
+
+    ``pages`` (the pages as OCR saw them) lets the page show evidence crops.
+    """
     return _env().get_template("report.html").render(r=report)
 
 
-def write_report(report: Report, out_dir: Path) -> None:
+def write_report(
+    report: Report,
+    out_dir: Path,
+    pages: Mapping[tuple[str, int], PageImage] | None = None,
+) -> None:
     """Write report.html, then report.json, each atomically.
 
     report.json comes last: its presence means the submission is finished (scan resume).
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(out_dir / "report.html", render_html(report))
+    write_text_atomic(out_dir / "report.html", render_html(report, pages))
     write_text_atomic(out_dir / "report.json", report.to_json())

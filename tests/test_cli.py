@@ -47,6 +47,11 @@ def make_submission(folder: Path, submission_id: str = "S-1", **enterprise: str)
     return folder
 
 
+def _stub_run(verdict: Verdict):  # type: ignore[no-untyped-def]
+    """A stand-in for pipeline.run whose state carries a fixed report."""
+    return lambda *a, **k: pipeline.Review(path=Path("."), report=_stub_report(verdict))
+
+
 def _stub_report(verdict: Verdict) -> Report:
     severity = {Verdict.review: Severity.warning, Verdict.reject: Severity.error}.get(verdict)
     findings = []
@@ -73,7 +78,7 @@ def test_check_exit_code_follows_verdict(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, verdict: Verdict, code: int
 ) -> None:
     # The verdict is the rules' business; here only its mapping to the exit status counts.
-    monkeypatch.setattr(pipeline, "review", lambda *a, **k: _stub_report(verdict))
+    monkeypatch.setattr(pipeline, "run", _stub_run(verdict))
     sub = make_submission(tmp_path / "sub")
     out = tmp_path / "out"
     result = runner.invoke(app, ["check", str(sub), "--out", str(out)])
@@ -86,7 +91,7 @@ def test_check_exit_code_follows_verdict(
 def test_check_stdout_masks_personal_numbers(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(pipeline, "review", lambda *a, **k: _stub_report(Verdict.reject))
+    monkeypatch.setattr(pipeline, "run", _stub_run(Verdict.reject))
     result = runner.invoke(
         app, ["check", str(make_submission(tmp_path / "s")), "-o", str(tmp_path)]
     )

@@ -149,12 +149,12 @@ def test_scan_exit_code(
     root = tmp_path / "root"
     make_tree(root, 3)
 
-    def fake_review(path: Path, **_: object) -> Report:
+    def fake_run(path: Path, **_: object) -> pipeline.Review:
         # Only the last submission gets the parametrized verdict; the others pass.
         v = verdict if path.name.startswith("sub02") else Verdict.pass_
-        return Report(submission_id=path.stem, verdict=v)
+        return pipeline.Review(path=path, report=Report(submission_id=path.stem, verdict=v))
 
-    monkeypatch.setattr(pipeline, "review", fake_review)
+    monkeypatch.setattr(pipeline, "run", fake_run)
     result = runner.invoke(app, ["scan", str(root), "--out", str(tmp_path / "out")])
     assert result.exit_code == code, result.output
     assert result.stdout.startswith("3 submissions:")
@@ -187,10 +187,10 @@ def test_unprocessable_submission_is_listed_as_failed_and_exits_2(
     root = tmp_path / "root"
     make_tree(root, 2)
 
-    def crash(path: Path, **_: object) -> Report:
+    def crash(path: Path, **_: object) -> pipeline.Review:
         raise RuntimeError("engine exploded")
 
-    monkeypatch.setattr(pipeline, "review", crash)
+    monkeypatch.setattr(pipeline, "run", crash)
     result = runner.invoke(app, ["scan", str(root), "--out", str(tmp_path / "out")])
     assert result.exit_code == 2
     summary = json.loads((tmp_path / "out" / "summary.json").read_text("utf-8"))
