@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from docpipe.models import BBox, DocKind, FieldValue
 from docpipe.ocr.base import OcrLine, OcrPage
 from docpipe.registry import Registry, load_package
+
+if TYPE_CHECKING:
+    from docpipe.seal import SealText
 
 
 @dataclass
@@ -27,6 +31,10 @@ class Region:
     bbox: BBox | None = None  # None: the whole page
     kind: DocKind = DocKind.other
     notes: list[str] = field(default_factory=list)
+    # Text read along the arcs of the red seals in the region (``docpipe.seal``); filled
+    # by the reading stage for business licenses only (their authority is printed
+    # nowhere else), empty for every other kind.
+    seal_texts: list[SealText] = field(default_factory=list)
 
     @property
     def text(self) -> str:
@@ -66,7 +74,5 @@ def extractor(
 
 def load_extractors() -> Registry[ExtractorSpec]:
     """Import every module of ``extractors`` once and return the filled registry."""
-    if not getattr(load_extractors, "_done", False):
-        load_package("extractors")
-        load_extractors._done = True  # type: ignore[attr-defined]
+    load_package("extractors")
     return EXTRACTORS

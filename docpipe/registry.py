@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from collections.abc import Iterator
+from functools import cache
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -50,8 +51,9 @@ class Registry(Generic[T]):
         return list(self._items)
 
 
-def load_package(package: str) -> list[str]:
-    """Import every module of ``package`` so their decorators run; return their names."""
+@cache
+def load_package(package: str) -> tuple[str, ...]:
+    """Import every module of ``package`` once so their decorators run; return their names."""
     pkg = importlib.import_module(package)
     names = []
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
@@ -59,4 +61,4 @@ def load_package(package: str) -> list[str]:
             continue
         importlib.import_module(f"{package}.{info.name}")
         names.append(info.name)
-    return names
+    return tuple(names)

@@ -123,9 +123,7 @@ def rule(
 
 def load_rules() -> Registry[RuleSpec]:
     """Import every module of ``validators`` once and return the filled registry."""
-    if not getattr(load_rules, "_done", False):
-        load_package("validators")
-        load_rules._done = True  # type: ignore[attr-defined]
+    load_package("validators")
     return RULES
 
 

@@ -140,6 +140,22 @@ def _sign_date(region: Region, hit: Hit | None) -> FieldValue | None:
     return prose.value(s, e, iso)
 
 
+_CJK_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,9}")
+_ENTERPRISE = re.compile(r".*[\u4e00-\u9fff]{2}.*")
+
+
+def _shape_checked(value: FieldValue, pattern: re.Pattern[str]) -> FieldValue:
+    """A value that has not the shape of its field is a doubt, not a reading.
+
+    On a degraded scan a label can pick up its neighbour's value (the credit code in
+    the 企业名称 row, a tick box's text as a name): read confidently, that would be a
+    false mismatch, so it is sent to a person instead.
+    """
+    if value.value and not pattern.fullmatch(value.value):
+        value.confidence = min(value.confidence, DOUBT)
+    return value
+
+
 @extractor(
     "application_form",
     keywords={
@@ -157,12 +173,13 @@ def extract_application_form(region: Region) -> dict[str, FieldValue]:
     hits = read_fields(region.lines, LABELS)
     out: dict[str, FieldValue] = {}
     if (h := hits.get("enterprise_name")) and h.spans:
-        out["enterprise_name"] = _doubt_if_overlapped(region, h, h.value(_text(h)))
+        value = _doubt_if_overlapped(region, h, h.value(_text(h)))
+        out["enterprise_name"] = _shape_checked(value, _ENTERPRISE)
     if (h := hits.get("credit_code")) and h.spans:
         code, factor = code_value(h.text)
         out["credit_code"] = _doubt_if_overlapped(region, h, h.value(code, h.confidence * factor))
     if (h := hits.get("operator_name")) and h.spans:
-        out["operator_name"] = h.value(_text(h))
+        out["operator_name"] = _shape_checked(h.value(_text(h)), _CJK_NAME)
     if (h := hits.get("operator_id_type")) and h.spans:
         out["operator_id_type"] = h.value(_text(h))
     if (h := hits.get("operator_id_number")) and h.spans:

@@ -17,7 +17,9 @@ Fields that have no label of their own are found by what they look like:
 - the issue date: the date line nearest the lower right corner (under the red seal)
   that is not 成立日期 or 营业期限.
 - the registration authority: after 登记机关 when printed there, else from the seal's
-  arc when the OCR read it as a whole authority name; otherwise ``None`` — never guessed.
+  arc when the OCR read it as a whole authority name, else from the seal's arc as
+  unrolled and read by ``docpipe.seal`` (``Region.seal_texts``; the seal's box is the
+  evidence); otherwise ``None`` — never guessed.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from docpipe.layout import Hit, Label, Span, clean, read_fields, rows, union
 from docpipe.models import BBox, DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, is_long_term, norm_date
 from docpipe.ocr.base import OcrLine
+from docpipe.seal import MIN_CONFIDENCE, SealText, authority_text
 
 # Classification cues. 统一社会信用代码 and 法定代表人 are also printed on the
 # application form and the authorization letter, so they weigh little; the title, the
@@ -132,6 +135,9 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
         out["issue_date"] = issue
     for fv in out.values():
         fv.bbox = back(fv.bbox)
+    if not out["registration_authority"].value:
+        # Read off the seal in the page's own frame: no deskew to undo.
+        out["registration_authority"] = _seal_authority(region.seal_texts)
     return out
 
 
@@ -428,5 +434,16 @@ def _authority(lines: Sequence[OcrLine], hits: dict[str, Hit], height: float) ->
                 confidence=round(line.confidence, 4),
                 bbox=tuple(round(v) for v in line.bbox),
                 raw=line.text,
+            )
+    return FieldValue(value=None, confidence=0.0)
+
+
+def _seal_authority(texts: Sequence[SealText]) -> FieldValue:
+    """The first seal text shaped like a whole authority name; else ``None``."""
+    for seal in texts:
+        text = authority_text(seal.text)
+        if text and seal.confidence >= MIN_CONFIDENCE and _WHOLE_AUTHORITY.match(text):
+            return FieldValue(
+                value=text, confidence=seal.confidence, bbox=seal.bbox, raw=f"seal: {seal.raw}"
             )
     return FieldValue(value=None, confidence=0.0)

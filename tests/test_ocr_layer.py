@@ -43,6 +43,7 @@ class Counting:
     """An engine that counts its calls."""
 
     name = "counting"
+    cache_tag = "counting-test"  # a real engine names its configuration; fakes do not
 
     def __init__(self) -> None:
         self.calls = 0
@@ -102,6 +103,16 @@ def test_a_page_is_ocrd_once_thanks_to_the_content_cache(engine_slot) -> None:  
     other[0, 0] = 0
     ocr_image(other, counting)
     assert counting.calls == 2
+
+
+def test_fakes_are_never_cached_so_tests_cannot_leak_into_each_other() -> None:
+    from docpipe.reading import ocr_image
+
+    ocr_cache.clear_memory()
+    img = np.full((20, 30, 3), 255, dtype=np.uint8)
+    first = ocr_image(img, FixedEngine([line("名称", 0, 0)]))
+    second = ocr_image(img, FixedEngine([line("住所", 0, 0)]))
+    assert (first.lines[0].text, second.lines[0].text) == ("名称", "住所")
 
 
 def test_disk_cache_survives_the_process_memory(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -12,6 +12,7 @@ import json
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -73,3 +74,23 @@ def clear_memory() -> None:
     """Forget the in-memory cache (tests, benchmarks)."""
     with _LOCK:
         _MEMORY.clear()
+
+
+def cached(
+    engine: object, image: np.ndarray, read: Callable[[], list[OcrLine]], kind: str = "page"
+) -> list[OcrLine]:
+    """``read()`` once per image content and engine configuration.
+
+    Only engines that name their configuration (``cache_tag``: the real engines) are
+    cached; test fakes share names across different behaviours, so caching them would
+    let one test's injected output leak into another's review.
+    """
+    tag = getattr(engine, "cache_tag", None)
+    if tag is None:
+        return read()
+    key = f"{image_key(image)}-{tag}-{kind}"
+    lines = get(key)
+    if lines is None:
+        lines = read()
+        put(key, lines)
+    return lines

@@ -16,6 +16,9 @@ from docpipe.errors import OcrError
 from docpipe.ocr.base import OcrEngine, OcrLine
 from docpipe.ocr.cache import image_key
 
+#: Key suffix of a recorded line recognition (no detection), e.g. a seal's arc.
+LINE_SUFFIX = ":line"
+
 
 class ReplayEngine:
     """Returns the lines recorded for an image; a missing image is a loud error."""
@@ -35,9 +38,15 @@ class ReplayEngine:
                 records[key] = [OcrLine.model_validate(x) for x in lines]
         return cls(records)
 
+    def recognize_line(self, image: np.ndarray) -> list[OcrLine]:
+        """The recorded recognition of this exact cropped line (see ``LINE_SUFFIX``)."""
+        return self._lookup(image_key(image) + LINE_SUFFIX)
+
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
         """The recorded lines of this exact image."""
-        key = image_key(image)
+        return self._lookup(image_key(image))
+
+    def _lookup(self, key: str) -> list[OcrLine]:
         if key not in self.records:
             raise OcrError(f"no recorded OCR for image {key[:12]}; regenerate ocr.json")
         return [line.model_copy() for line in self.records[key]]

@@ -38,21 +38,33 @@ class RapidOcrEngine:
 
     name = "rapidocr"
 
-    def __init__(self, threads: int | None = None, min_score: float = 0.3) -> None:
+    def __init__(
+        self, threads: int | None = None, min_score: float = 0.3, box_thresh: float | None = None
+    ) -> None:
         from rapidocr import RapidOCR
 
         n = threads or default_threads()
+        # 0.3 instead of rapidocr's 0.5: a lone character (the 男/女 of an ID card) gets a
+        # weak detection score and is otherwise dropped before recognition.
+        box = (
+            box_thresh
+            if box_thresh is not None
+            else float(os.environ.get("DOCPIPE_DET_BOX_THRESH", "0.3"))
+        )
         params = {
             "Global.log_level": "warning",
             # Low-score lines are kept (the extractors judge doubt, and a doubt must be
             # reported, not silently dropped); the cut only removes noise.
             "Global.text_score": min_score,
+            "Det.box_thresh": box,
             "EngineConfig.onnxruntime.intra_op_num_threads": n,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
         self._ocr = RapidOCR(params=params)
         self.min_score = min_score
         self.threads = n
+        # Part of the OCR cache key: another detector setting is another reading.
+        self.cache_tag = f"{self.name}-box{box:g}"
         # Load the three models now, not on the first page.
         self._ocr._load_det_model()  # type: ignore[no-untyped-call]
         self._cls = self._ocr._load_cls_model()  # type: ignore[no-untyped-call]
@@ -100,3 +112,22 @@ class RapidOcrEngine:
             )
         log.debug("rapidocr: %d lines in %.2fs", len(lines), time.perf_counter() - start)
         return lines
+
+    def recognize_line(self, image: np.ndarray) -> list[OcrLine]:
+        """Recognise one already cropped text line (no detection), as one ``OcrLine``.
+
+        The detector scales any image up to 736 px on its shorter side, so a thin strip
+        (a seal's unrolled arc) would cost as much as a page through ``recognize``.
+        """
+        try:
+            rec = self._ocr.recognize_txt([np.ascontiguousarray(image[..., ::-1])])
+        except Exception as exc:  # rapidocr raises its own error for "nothing read"
+            log.info("line not recognised: %s", exc)
+            return []
+        h, w = image.shape[:2]
+        poly = [(0.0, 0.0), (float(w), 0.0), (float(w), float(h)), (0.0, float(h))]
+        return [
+            OcrLine(text=str(t).strip(), poly=poly, confidence=float(sc))
+            for t, sc in zip(rec.txts or (), rec.scores or (), strict=False)
+            if str(t).strip()
+        ]

@@ -1,0 +1,172 @@
+"""Reading the registration authority off the license's red seal (``docpipe.seal``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from docpipe.extract import Region
+from docpipe.models import DocKind
+from docpipe.ocr.base import OcrPage
+from docpipe.ocr.fake import CrashEngine, ReplayEngine
+from docpipe.seal import (
+    STRIP_PAD,
+    Seal,
+    SealText,
+    authority_text,
+    find_seals,
+    read_seals,
+    text_line,
+    unwrap_arc,
+)
+from extractors.business_license import extract_business_license
+
+SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
+RED = (205, 40, 45)
+
+
+def _seal_page(
+    marks: list[float], *, cx: int = 600, cy: int = 400, r: int = 100
+) -> tuple[np.ndarray, list[float]]:
+    """A page with a red ring and one red radial bar per angle (degrees clockwise from the top).
+
+    Each bar runs from the text radius outwards, so "up" in the unrolled strip is outwards.
+    """
+    im = Image.new("RGB", (1000, 700), (250, 248, 240))
+    d = ImageDraw.Draw(im)
+    d.ellipse((cx - r, cy - r, cx + r, cy + r), outline=RED, width=6)
+    d.text((100, 100), "名称 某某有限公司", fill=(20, 20, 20))
+    for deg in marks:
+        a = math.radians(deg)
+        inner = (cx + 0.62 * r * math.sin(a), cy - 0.62 * r * math.cos(a))
+        outer = (cx + 0.86 * r * math.sin(a), cy - 0.86 * r * math.cos(a))
+        d.line((inner, outer), fill=RED, width=9)
+    return np.asarray(im), marks
+
+
+def test_ring_found_with_its_centre_and_radius() -> None:
+    page, _ = _seal_page([-60.0, 0.0, 60.0])
+    seals = find_seals(page)
+    assert len(seals) == 1
+    s = seals[0]
+    assert abs(s.cx - 600) <= 3 and abs(s.cy - 400) <= 3 and abs(s.r - 100) <= 4
+
+
+@pytest.mark.parametrize("deg", [-120.0, -45.0, 0.0, 30.0, 110.0], ids=lambda d: f"{d:+.0f}deg")
+def test_unwrap_puts_an_angle_at_its_column_with_outwards_up(deg: float) -> None:
+    page, _ = _seal_page([deg])
+    strip = unwrap_arc(page, Seal(600.0, 400.0, 100.0))
+    ink = strip[STRIP_PAD:-STRIP_PAD, STRIP_PAD:-STRIP_PAD, 0] < 128
+    width = ink.shape[1]
+    cols = np.flatnonzero(ink.any(axis=0))
+    rows = np.flatnonzero(ink.any(axis=1))
+    # Column 0 is the bottom of the seal, the top (0°) is the middle, clockwise.
+    expected = (deg + 180.0) / 360.0 * width
+    assert abs(cols.mean() - expected) < 0.02 * width
+    # The bar runs from 0.62 r to 0.86 r: outwards is the upper part of the band,
+    # and it stops short of the inner edge (0.5 r, the bottom rows).
+    assert rows.max() < 0.8 * ink.shape[0]
+
+
+def test_text_line_is_the_upper_arc_not_the_bottom_text() -> None:
+    # Marks every 15° over the upper half (the arc text) and one at the bottom (the
+    # seal's number or bottom text): the line is the upper run alone.
+    upper = [float(d) for d in range(-90, 91, 15)]
+    page, _ = _seal_page([*upper, 178.0])
+    strip = unwrap_arc(page, Seal(600.0, 400.0, 100.0))
+    line = text_line(strip)
+    assert line is not None
+    run = strip.shape[1] - 2 * STRIP_PAD
+    # 180° of arc plus one bar's width and the padding; the bottom mark, ~90° further
+    # round, would make it far wider.
+    assert 0.5 * run <= line.shape[1] <= 0.58 * run
+    assert line.shape[0] < 0.8 * strip.shape[0]
+
+
+def test_a_filled_emblem_disc_is_not_a_seal() -> None:
+    im = Image.new("RGB", (900, 600), (250, 248, 240))
+    d = ImageDraw.Draw(im)
+    d.ellipse((400, 60, 470, 130), fill=RED)  # the license's emblem stand-in
+    d.text((80, 300), "经营范围 一般项目", fill=(0, 0, 0))
+    assert find_seals(np.asarray(im)) == []
+
+
+def test_page_without_a_seal_reads_nothing_and_never_calls_the_engine() -> None:
+    im = np.full((600, 900, 3), 245, np.uint8)
+    im[200:230, 100:600] = 20  # a black text-like bar
+    assert read_seals(im, CrashEngine()) == []
+
+
+def test_engine_that_cannot_read_the_strip_gives_nothing() -> None:
+    page, _ = _seal_page([-30.0, 0.0, 30.0])
+    assert read_seals(page, ReplayEngine({})) == []  # no record: OcrError, logged
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("杭州市西湖区市场监督管理局", "杭州市西湖区市场监督管理局"),
+        ("杭州市高新区（滨江）市场监督管理局", "杭州市高新区（滨江）市场监督管理局"),
+        ("义乌市行政审批局", "义乌市行政审批局"),
+        ("杭州市西湖区市场监督管理超", None),
+        ("1义乌市市场监督管理局", None),
+        ("某某贸易有限公司", None),
+    ],
+    ids=["district", "brackets", "approval-bureau", "bad-suffix", "junk-before", "company"],
+)
+def test_authority_text_shape(text: str, expected: str | None) -> None:
+    assert authority_text(text) == expected
+
+
+def _license_region(seals: list[SealText]) -> Region:
+    ocr = OcrPage(width=1300, height=920, lines=[])
+    return Region("营业执照.jpg", 1, [], ocr, None, DocKind.business_license, seal_texts=seals)
+
+
+@pytest.mark.parametrize(
+    ("seal", "expected"),
+    [
+        (
+            SealText("宁波市北仑区市场监督管理局", 0.99, (850, 660, 1030, 840), "x"),
+            "宁波市北仑区市场监督管理局",
+        ),
+        (SealText("宁波市北仑区市场监督管理局", 0.5, (850, 660, 1030, 840), "x"), None),
+        (SealText("北仑区市场监督管理局", 0.99, (850, 660, 1030, 840), "x"), None),
+        (SealText("宁波市北仑区市场监督管理", 0.99, (850, 660, 1030, 840), "x"), None),
+    ],
+    ids=["whole-name", "doubted", "city-lost", "suffix-cut"],
+)
+def test_license_takes_the_seal_reading_only_when_plausible(
+    seal: SealText, expected: str | None
+) -> None:
+    fv = extract_business_license(_license_region([seal]))["registration_authority"]
+    assert fv.value == expected
+    if expected is not None:
+        assert fv.bbox == seal.bbox and fv.confidence == seal.confidence
+        assert fv.raw is not None and fv.raw.startswith("seal:")
+    else:
+        assert fv.confidence == 0.0
+
+
+def test_committed_license_authority_read_exactly(rapid_engine) -> None:  # type: ignore[no-untyped-def]
+    case = SAMPLES / "case-0104"
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    want = next(
+        d["fields"]["registration_authority"]
+        for d in expected["documents"]
+        if d["kind"] == "business_license"
+    )
+    # The sample is under the OCR size limit and upright: the file is the frame OCR saw.
+    page = np.asarray(Image.open(case / "submission" / "营业执照.jpg").convert("RGB"))
+    texts = read_seals(page, rapid_engine, max_seals=1)
+    assert len(texts) == 1
+    assert authority_text(texts[0].text) == want
+    fv = extract_business_license(_license_region(texts))["registration_authority"]
+    assert fv.value == want
+    x0, y0, *_ = fv.bbox or (0, 0, 0, 0)
+    assert x0 > page.shape[1] / 2 and y0 > page.shape[0] / 2  # the seal at the lower right
