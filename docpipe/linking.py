@@ -218,6 +218,24 @@ def _add_backs_by_filed_dates(links: Links, persons: list[tuple[str, Person]]) -
             links.cards.remove(backs[0])
 
 
+def _add_last_back(links: Links) -> None:
+    """One linked card still without a back and one back left over: they belong together.
+
+    The filed dates cannot pair them when the filed dates are the very thing that is
+    wrong (ID-VALIDITY-MATCH must then compare them, not miss the back).
+    """
+    open_cards = {
+        id(c): c
+        for c in links.by_person.values()
+        if c is not None and c.front is not None and c.back is None
+    }
+    spare = [c for c in links.unlinked() if c.front is None and c.back is not None]
+    if len(open_cards) == 1 and len(spare) == 1:
+        (card,) = open_cards.values()
+        card.back, card.paired_by = spare[0].back, BY_ELIMINATION
+        links.cards.remove(spare[0])
+
+
 def link(submission: Submission, documents: list[Document]) -> Links:
     """Link every filed person (``legal_person``, ``operators[i]``) to a card."""
     links = Links(pair_sides(documents))
@@ -225,6 +243,7 @@ def link(submission: Submission, documents: list[Document]) -> Links:
     _link_by_content(links, persons)
     _link_by_elimination(links, persons)
     _add_backs_by_filed_dates(links, persons)
+    _add_last_back(links)
     # Submission order, so that ``owners`` and reports list persons as filed.
     links.by_person = {path: links.by_person.get(path) for path, _ in persons}
     return links
