@@ -5,7 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-out
 
-.PHONY: demo test lint venv bench clean
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: demo test lint venv bench clean chromium
 
 venv: $(STAMP)
 
@@ -25,7 +27,14 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy docpipe extractors validators fixtures
 
-test: $(STAMP) lint
+# The report's browser tests drive Debian's chromium (never a downloaded browser build).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	fi
+
+test: $(STAMP) lint chromium
 	$(BIN)/python -m pytest
 
 clean:

@@ -346,6 +346,11 @@ def _top_finding(findings: list[Finding]) -> str:
     return mask_text(f"[{top.code.value}] {top.field}: {top.message}")
 
 
+def _rules(findings: list[Finding]) -> list[str]:
+    ordered = sorted(findings, key=lambda f: _SEVERITY_RANK[f.severity])
+    return list(dict.fromkeys(f.rule for f in ordered))
+
+
 def write_summary(
     root: Path, out: Path, items: list[Item], outcomes: dict[str, Outcome]
 ) -> ScanResult:
@@ -372,6 +377,8 @@ def write_summary(
                 "verdict": report.verdict.value,
                 "counts": report.counts.model_dump(),
                 "top_finding": _top_finding(report.findings),
+                # For the index's rule filter: which rules fired, most severe first.
+                "rules": _rules(report.findings),
                 "report_json": f"{item.key}/{REPORT}",
                 "report_html": f"{item.key}/report.html",
             }
@@ -393,8 +400,14 @@ def write_summary(
 
 
 def render_index(summary: dict[str, Any]) -> str:
-    """Render the plain table of all submissions (``summary`` is already masked)."""
-    return _index_template().render(s=summary)
+    """Render the table of all submissions (``summary`` is already masked).
+
+    Self-contained like report.html; a few lines of inline JavaScript sort the table by
+    a column and filter it by verdict and by rule.
+    """
+    rows = summary["submissions"]
+    rules = sorted({rule for row in rows for rule in row.get("rules", [])})
+    return _index_template().render(s=summary, rules=rules)
 
 
 @cache
