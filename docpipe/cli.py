@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -30,7 +32,7 @@ from rich.table import Table
 from docpipe import batch
 from docpipe.errors import DocpipeError, ExitCode
 from docpipe.models import Report, Verdict
-from docpipe.privacy import install_log_masking, mask_text
+from docpipe.privacy import install_log_masking, mask_id, mask_phone, mask_text
 
 log = logging.getLogger("docpipe")
 
@@ -88,26 +90,72 @@ def _exit_for(verdict: Verdict | str) -> int:
     return int(ExitCode.ok if str(verdict) == "pass" else ExitCode.findings)
 
 
+_VERDICT_WORD = {"pass": "✔ pass 通过", "review": "⚠ review 复核", "reject": "✖ reject 退回"}
+_SEVERITY_WORD = {"error": "✖ error", "warning": "⚠ warning", "info": "ℹ info"}
+_SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}
+
+
+def _masked(field: str, value: str | None) -> str:
+    """A filed or found value as stdout may show it: personal numbers masked."""
+    if value is None:
+        return "—"
+    leaf = field.rsplit(".", 1)[-1]
+    # A short value of such a field is a check character the rule computed, not a number.
+    if leaf.endswith("id_number") and len(value) > 10:
+        return mask_id(value)
+    if (leaf in ("mobile", "phone") or leaf.endswith("_mobile")) and len(value) >= 8:
+        return mask_phone(value)
+    return mask_text(value)
+
+
 def _print_check(report: Report, out: Path, console: Console) -> None:
-    """Verdict, counts and findings: a rich table on a terminal, plain lines otherwise."""
+    """The report's facts: a compact rich table on a terminal, plain lines when piped.
+
+    Header (verdict, enterprise, credit code, application type, counts, reason), then one
+    row per finding (severity, rule, field, filed → found, message), then the report path.
+    Personal numbers are masked: stdout ends up in logs and terminals.
+    """
     c = report.counts
+    verdict = report.verdict.value
     head = (
-        f"{report.submission_id}: {report.verdict.value} "
+        f"{report.submission_id}: {verdict} "
         f"({c.error} error(s), {c.warning} warning(s), {c.info} info)"
     )
+    facts = " · ".join(
+        x for x in (report.enterprise_name, report.credit_code, report.application_type) if x
+    )
+    reason = mask_text(report.summary)
     if console.is_terminal:
-        console.print(f"[bold {_VERDICT_STYLE[report.verdict.value]}]{head}[/]", highlight=False)
+        style = _VERDICT_STYLE[verdict]
+        console.print(f"[bold {style}]{_VERDICT_WORD[verdict]}[/]  {escape(head)}", highlight=False)
+        if facts:
+            console.print(facts, highlight=False, markup=False)
+        console.print(f"[dim]{escape(reason)}[/]", highlight=False)
         if report.findings:
-            table = Table("severity", "code", "field")
-            table.add_column("message", overflow="fold")  # CJK has no spaces to wrap at
+            table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+            for name in ("severity", "rule", "field", "filed → found"):
+                table.add_column(name, no_wrap=name != "filed → found")
+            table.add_column("message", overflow="fold", ratio=1)  # CJK has no spaces
             for f in report.findings:
-                table.add_row(f.severity.value, f.code.value, f.field, mask_text(f.message))
+                sev = f.severity.value
+                table.add_row(
+                    f"[{_SEVERITY_STYLE[sev]}]{_SEVERITY_WORD[sev]}[/]",
+                    escape(f.rule),
+                    escape(f.field),
+                    escape(f"{_masked(f.field, f.filed)} → {_masked(f.field, f.found)}"),
+                    escape(mask_text(f.message)),
+                )
             console.print(table)
         console.print(f"report: {out / 'report.html'}", highlight=False)
         return
     lines = [head]
+    if facts:
+        lines.append(f"enterprise: {facts}")
+    lines.append(f"reason: {reason}")
     lines += [
-        f"  {f.severity.value:<8} {f.code.value:<22} {f.field}  {mask_text(f.message)}"
+        f"  {f.severity.value:<8} {f.rule:<18} {f.code.value:<16} {f.field}  "
+        f"filed={_masked(f.field, f.filed)} found={_masked(f.field, f.found)}  "
+        f"{mask_text(f.message)}"
         for f in report.findings
     ]
     lines.append(f"report: {out / 'report.html'}")
@@ -235,6 +283,36 @@ def scan(
     if result.failed:
         raise typer.Exit(int(ExitCode.cannot_run))
     raise typer.Exit(int(ExitCode.ok if result.all_passed else ExitCode.findings))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Processes.")] = 1,
+    data: Annotated[Path, typer.Option("--data", help="Job store folder.")] = Path("docpipe-data"),
+    config: Annotated[Path | None, typer.Option("--config", help="TOML settings file.")] = None,
+    max_queued: Annotated[int | None, typer.Option(help="Queued jobs before 429.")] = None,
+    engine: EngineOpt = None,
+) -> None:
+    """Run the pre-review HTTP service (API docs at /docs, spec at /openapi.json).
+
+    Without a token (DOCPIPE_TOKEN or 'token' in --config) it only listens on loopback.
+    """
+    from docpipe.service import app as service
+    from docpipe.service.config import bind_problem, load_settings
+
+    try:
+        settings = load_settings(
+            data, config_file=config, workers=workers, engine=engine, max_queued=max_queued
+        )
+    except DocpipeError as exc:
+        raise _fail(exc) from exc
+    problem = bind_problem(host, settings.token)
+    if problem:
+        typer.echo(f"docpipe: {problem}", err=True)
+        raise typer.Exit(int(ExitCode.cannot_run))
+    service.serve(settings, host, port)
 
 
 def write_schemas(out: Path) -> list[Path]:
