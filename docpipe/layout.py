@@ -10,6 +10,7 @@ fixed coordinate and no label order, so one reader serves a scan, a photo and a 
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -296,3 +297,37 @@ def find_pattern(
         if m:
             return m.group(0), Span(line, m.start(), m.end())
     return None
+
+
+# A page photographed askew: level the lines before reading rows, then turn boxes back.
+# Below this the rows of a card group right as they stand.
+_MIN_SKEW = 0.3
+
+
+def _turn(points: Sequence[tuple[float, float]], degrees: float) -> list[tuple[float, float]]:
+    a = math.radians(degrees)
+    c, s = math.cos(a), math.sin(a)
+    return [(x * c - y * s, x * s + y * c) for x, y in points]
+
+
+def deskewed(lines: Sequence[OcrLine], skew: float) -> list[OcrLine]:
+    """The lines turned by ``-skew`` degrees, so the rows of a tilted photo are level.
+
+    A page photographed 5° askew puts a value 200 px right of its label 17 px lower:
+    another row for ``read_fields``. Boxes are turned back by ``reskewed``.
+    """
+    if abs(skew) < _MIN_SKEW:
+        return list(lines)
+    return [ln.model_copy(update={"poly": _turn(ln.poly, -skew)}) for ln in lines]
+
+
+def reskewed(fv: FieldValue, skew: float) -> FieldValue:
+    """The value with its box turned back into the page's frame (the box around it)."""
+    if abs(skew) < _MIN_SKEW or fv.bbox is None:
+        return fv
+    x0, y0, x1, y1 = fv.bbox
+    pts = _turn([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], skew)
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return fv.model_copy(
+        update={"bbox": (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))}
+    )

@@ -11,9 +11,10 @@ labels (``docpipe.layout.read_fields``), options by their printed names.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, clean, read_fields
+from docpipe.layout import Hit, Label, clean, deskewed, read_fields, reskewed
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
 from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
@@ -170,6 +171,13 @@ def _shape_checked(value: FieldValue, pattern: re.Pattern[str]) -> FieldValue:
 )
 def extract_application_form(region: Region) -> dict[str, FieldValue]:
     """Fields of an application form (CONTRACT §2 ``application_form``)."""
+    # A scanned form a few degrees askew: level it so label and value share a row.
+    skew = region.ocr.skew
+    region = replace(region, lines=deskewed(region.lines, skew))
+    return {k: reskewed(v, skew) for k, v in _extract_form(region).items()}
+
+
+def _extract_form(region: Region) -> dict[str, FieldValue]:
     hits = read_fields(region.lines, LABELS)
     out: dict[str, FieldValue] = {}
     if (h := hits.get("enterprise_name")) and h.spans:

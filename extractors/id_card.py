@@ -15,13 +15,12 @@ value then carries the OCR text in ``raw`` and a lower confidence.
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Sequence
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Span, clean, read_fields, rows, union
+from docpipe.layout import Hit, Label, Span, clean, deskewed, read_fields, reskewed, rows, union
 from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, parse_date
 from docpipe.ocr.base import OcrLine
@@ -108,41 +107,6 @@ def _fv(text: str | None, spans: Sequence[Span], conf_scale: float = 1.0) -> Fie
 def _scaled(fv: FieldValue, factor: float, raw: str | None = None) -> FieldValue:
     return fv.model_copy(
         update={"confidence": round(fv.confidence * factor, 4), "raw": raw or fv.raw}
-    )
-
-
-# --------------------------------------------------------------------------- skew
-
-# Below this the rows of a card group right as they stand.
-_MIN_SKEW = 0.3
-
-
-def _turn(points: Sequence[tuple[float, float]], degrees: float) -> list[tuple[float, float]]:
-    a = math.radians(degrees)
-    c, s = math.cos(a), math.sin(a)
-    return [(x * c - y * s, x * s + y * c) for x, y in points]
-
-
-def deskewed(lines: Sequence[OcrLine], skew: float) -> list[OcrLine]:
-    """The lines turned by ``-skew`` degrees, so the rows of a tilted photo are level.
-
-    A card photographed 5° askew puts a value 200 px right of its label 17 px lower:
-    another row for ``read_fields``. Boxes are turned back by ``reskewed``.
-    """
-    if abs(skew) < _MIN_SKEW:
-        return list(lines)
-    return [ln.model_copy(update={"poly": _turn(ln.poly, -skew)}) for ln in lines]
-
-
-def reskewed(fv: FieldValue, skew: float) -> FieldValue:
-    """The value with its box turned back into the page's frame (the box around it)."""
-    if abs(skew) < _MIN_SKEW or fv.bbox is None:
-        return fv
-    x0, y0, x1, y1 = fv.bbox
-    pts = _turn([(x0, y0), (x1, y0), (x1, y1), (x0, y1)], skew)
-    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-    return fv.model_copy(
-        update={"bbox": (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))}
     )
 
 

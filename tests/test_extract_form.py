@@ -153,6 +153,22 @@ def test_label_variants_in_any_order(seed: int) -> None:
     assert out["sign_date"].value == "2025-01-15"
 
 
+@pytest.mark.parametrize("degrees", [-4.0, 3.0, 6.0])
+def test_a_scan_a_few_degrees_askew_reads_the_same(degrees: float) -> None:
+    """A tilted scan puts a value 300 px right of its label 20 px lower: still its row."""
+    from docpipe.layout import _turn
+
+    lines = [
+        line.model_copy(update={"poly": _turn(line.poly, degrees)})
+        for line in table(ROWS, x_value=700)
+    ]
+    page = OcrPage(width=1200, height=1600, lines=lines, skew=degrees)
+    out = extract_application_form(
+        Region("form.jpg", 1, lines, page, None, DocKind.application_form)
+    )
+    assert {k: v.value for k, v in out.items() if k in EXPECTED} == EXPECTED
+
+
 def test_values_in_the_cell_below_and_glued_labels() -> None:
     """A header row of labels with the values under them; labels glued to values."""
     lines = [

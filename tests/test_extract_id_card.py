@@ -20,6 +20,7 @@ from docpipe.checkdigits import id_check_char
 from docpipe.classify import classify_page
 from docpipe.extract import Region
 from docpipe.intake import load_submission
+from docpipe.layout import _turn
 from docpipe.models import DocKind, Document
 from docpipe.normalize import norm_text
 from docpipe.ocr import get_engine
@@ -27,7 +28,6 @@ from docpipe.ocr.base import OcrLine, OcrPage
 from docpipe.pages import open_pages
 from docpipe.reading import extract_region, read_page
 from extractors.id_card import (
-    _turn,
     extract_back,
     extract_front,
     id_candidates,
