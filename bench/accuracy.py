@@ -19,19 +19,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _pool import run_cases  # noqa: E402
 
 from docpipe.normalize import is_long_term, norm_text  # noqa: E402
 from docpipe.privacy import mask_id, mask_phone, mask_text  # noqa: E402
@@ -125,15 +124,6 @@ def _load(path: Path) -> Any:
 # --------------------------------------------------------------------------- reading
 
 
-def _init_worker(cache_dir: str, jobs: int) -> None:
-    os.environ["DOCPIPE_CACHE_DIR"] = cache_dir
-    os.environ["DOCPIPE_WORKERS"] = str(jobs)
-    os.environ["DOCPIPE_OCR_ENGINE"] = "rapidocr"
-    from docpipe.pipeline import warm_up
-
-    warm_up("rapidocr")
-
-
 def read_case(folder: str) -> dict[str, Any]:
     """Review one case with the real engine; the documents found, as plain data."""
     from docpipe.pipeline import review
@@ -156,21 +146,8 @@ def read_case(folder: str) -> dict[str, Any]:
 
 
 def read_all(folders: list[Path], work: Path, jobs: int) -> list[dict[str, Any]]:
-    """Review every case in a process pool, reporting progress on stderr."""
-    cache = work / "ocr-cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    results: list[dict[str, Any]] = []
-    start = time.perf_counter()
-    with ProcessPoolExecutor(
-        jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(str(cache), jobs)
-    ) as pool:
-        futures = [pool.submit(read_case, str(f)) for f in folders]
-        for n, fut in enumerate(as_completed(futures), 1):
-            results.append(fut.result())
-            el = time.perf_counter() - start
-            print(f"\r  read {n}/{len(folders)} cases, {el:.0f} s", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    return sorted(results, key=lambda r: r["folder"])
+    """Review every case in a process pool (see ``bench/_pool.py``)."""
+    return run_cases(folders, work, jobs, read_case, "read")
 
 
 # --------------------------------------------------------------------------- scoring

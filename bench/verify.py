@@ -25,20 +25,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _pool import run_cases  # noqa: E402
 
 from docpipe.privacy import mask_text  # noqa: E402
 from fixtures.faults import all_fault_names, fault_touches, rule_of  # noqa: E402
@@ -137,15 +136,6 @@ def ensure_cases(work: Path, specs: list[Spec]) -> list[Path]:
 # --------------------------------------------------------------------------- review
 
 
-def _init_worker(cache_dir: str, jobs: int) -> None:
-    os.environ["DOCPIPE_CACHE_DIR"] = cache_dir
-    os.environ["DOCPIPE_WORKERS"] = str(jobs)
-    os.environ["DOCPIPE_OCR_ENGINE"] = "rapidocr"
-    from docpipe.pipeline import warm_up
-
-    warm_up("rapidocr")
-
-
 def review_case(folder: str) -> dict[str, Any]:
     """Review one case with the real engine: verdict and findings as plain data."""
     from docpipe.pipeline import review
@@ -177,21 +167,8 @@ def review_case(folder: str) -> dict[str, Any]:
 
 
 def review_all(folders: list[Path], work: Path, jobs: int) -> list[dict[str, Any]]:
-    """Review every case in a process pool (spawned workers, one engine each)."""
-    cache = work / "ocr-cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    results = []
-    start = time.perf_counter()
-    with ProcessPoolExecutor(
-        jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(str(cache), jobs)
-    ) as pool:
-        futures = [pool.submit(review_case, str(f)) for f in folders]
-        for n, fut in enumerate(as_completed(futures), 1):
-            results.append(fut.result())
-            el = time.perf_counter() - start
-            print(f"\r  reviewed {n}/{len(folders)} cases, {el:.0f} s", end="", file=sys.stderr)
-    print(file=sys.stderr)
-    return sorted(results, key=lambda r: r["folder"])
+    """Review every case in a process pool (see ``bench/_pool.py``)."""
+    return run_cases(folders, work, jobs, review_case, "reviewed")
 
 
 # --------------------------------------------------------------------------- scoring
