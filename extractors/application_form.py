@@ -14,7 +14,7 @@ import re
 from dataclasses import replace
 
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, clean, deskewed, read_fields, reskewed
+from docpipe.layout import Hit, Label, clean, level, read_fields
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
 from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
@@ -172,9 +172,8 @@ def _shape_checked(value: FieldValue, pattern: re.Pattern[str]) -> FieldValue:
 def extract_application_form(region: Region) -> dict[str, FieldValue]:
     """Fields of an application form (CONTRACT §2 ``application_form``)."""
     # A scanned form a few degrees askew: level it so label and value share a row.
-    skew = region.ocr.skew
-    region = replace(region, lines=deskewed(region.lines, skew))
-    return {k: reskewed(v, skew) for k, v in _extract_form(region).items()}
+    lines, back = level(region.lines, region.ocr.skew)
+    return {k: back.value(v) for k, v in _extract_form(replace(region, lines=lines)).items()}
 
 
 def _extract_form(region: Region) -> dict[str, FieldValue]:

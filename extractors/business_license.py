@@ -31,7 +31,7 @@ from collections.abc import Sequence
 
 from docpipe.checkdigits import USCC_ALPHABET, is_valid_uscc
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Span, clean, read_fields, rows, union
+from docpipe.layout import Hit, Label, Span, clean, level, read_fields, rows, union
 from docpipe.models import BBox, DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, is_long_term, norm_date
 from docpipe.ocr.base import OcrLine
@@ -107,8 +107,9 @@ _LEAD = " \t:：;；,，.。、|"  # punctuation the OCR leaves between a label 
 def extract_business_license(region: Region) -> dict[str, FieldValue]:
     """Read every CONTRACT §2 field of a business license; unread fields are left out."""
     skew = region.ocr.skew if region.ocr.source == "ocr" else 0.0
-    level, back = _deskew(list(region.lines), skew)
-    lines = _split_half_labels(level)
+    # 0.5°: a license's two columns still share their rows below that.
+    levelled, back = level(region.lines, skew, min_skew=0.5)
+    lines = _split_half_labels(levelled)
     hits = read_fields(lines, LABELS)
     out: dict[str, FieldValue] = {}
 
@@ -134,7 +135,7 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
     if issue is not None:
         out["issue_date"] = issue
     for fv in out.values():
-        fv.bbox = back(fv.bbox)
+        fv.bbox = back.box(fv.bbox)
     if not out["registration_authority"].value:
         # Read off the seal in the page's own frame: no deskew to undo.
         out["registration_authority"] = _seal_authority(region.seal_texts)
@@ -221,37 +222,6 @@ def _other_half_in_row(line: OcrLine, full: str, lines: Sequence[OcrLine]) -> bo
 def _box(line: OcrLine, text: str, b: BBox) -> OcrLine:
     x0, y0, x1, y1 = b
     return line.model_copy(update={"text": text, "poly": [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]})
-
-
-def _deskew(lines: list[OcrLine], skew: float) -> tuple[list[OcrLine], _Unskew]:
-    """Lines turned level (rows must line up across two columns) and the way back for boxes."""
-    if abs(skew) < 0.5 or not lines:
-        return lines, _Unskew(0.0, 0.0, 0.0)
-    box = union(ln.bbox for ln in lines)
-    cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-    turn = _Unskew(-skew, cx, cy)
-    level = [ln.model_copy(update={"poly": [turn.point(p) for p in ln.poly]}) for ln in lines]
-    return level, _Unskew(skew, cx, cy)
-
-
-class _Unskew:
-    """A rotation about a centre, for points and (as the box around the corners) boxes."""
-
-    def __init__(self, degrees: float, cx: float, cy: float) -> None:
-        a = math.radians(degrees)
-        self.cos, self.sin, self.cx, self.cy = math.cos(a), math.sin(a), cx, cy
-        self.identity = degrees == 0.0
-
-    def point(self, p: tuple[float, float]) -> tuple[float, float]:
-        dx, dy = p[0] - self.cx, p[1] - self.cy
-        return (self.cx + dx * self.cos - dy * self.sin, self.cy + dx * self.sin + dy * self.cos)
-
-    def __call__(self, b: BBox | None) -> BBox | None:
-        if b is None or self.identity:
-            return b
-        pts = [self.point(p) for p in ((b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]))]
-        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
-        return (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
 
 
 # --------------------------------------------------------------------------- credit code

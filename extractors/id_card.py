@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Span, clean, deskewed, read_fields, reskewed, rows, union
+from docpipe.layout import Hit, Label, Span, clean, level, read_fields, rows, union
 from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, parse_date
 from docpipe.ocr.base import OcrLine
@@ -258,7 +258,7 @@ def read_address(hit: Hit | None) -> FieldValue | None:
 @extractor(DocKind.id_card_front, keywords=FRONT_KEYWORDS, threshold=THRESHOLD)
 def extract_front(region: Region) -> dict[str, FieldValue]:
     """Fields of the portrait side: name, gender, ethnicity, birth date, address, number."""
-    lines = deskewed(region.lines, region.ocr.skew)
+    lines, back = level(region.lines, region.ocr.skew)
     hits = read_fields(lines, FRONT_LABELS)
     out: dict[str, FieldValue | None] = {
         "name": read_name(hits.get("name")),
@@ -268,7 +268,7 @@ def extract_front(region: Region) -> dict[str, FieldValue]:
         "address": read_address(hits.get("address")),
         "id_number": read_id_number(hits.get("id_number"), lines),
     }
-    return {k: reskewed(v, region.ocr.skew) for k, v in out.items() if v is not None}
+    return {k: back.value(v) for k, v in out.items() if v is not None}
 
 
 # --------------------------------------------------------------------------- back
@@ -315,7 +315,7 @@ def _date_run(lines: Sequence[OcrLine]) -> tuple[str, Span] | None:
 @extractor(DocKind.id_card_back, keywords=BACK_KEYWORDS, threshold=THRESHOLD)
 def extract_back(region: Region) -> dict[str, FieldValue]:
     """Fields of the emblem side: issuing authority, validity start and end."""
-    lines = deskewed(region.lines, region.ocr.skew)
+    lines, back = level(region.lines, region.ocr.skew)
     hits = read_fields(lines, BACK_LABELS)
     out: dict[str, FieldValue] = {}
     auth = hits.get("issuing_authority")
@@ -337,4 +337,4 @@ def extract_back(region: Region) -> dict[str, FieldValue]:
             out["valid_from"] = base.model_copy(update={"value": start})
         if end is not None:
             out["valid_to"] = base.model_copy(update={"value": end})
-    return {k: reskewed(v, region.ocr.skew) for k, v in out.items()}
+    return {k: back.value(v) for k, v in out.items()}
