@@ -17,7 +17,7 @@ from PIL import Image
 from docpipe.checkdigits import is_valid_id, is_valid_uscc, org_check_char, uscc_check_char
 from docpipe.models import Code, DocKind, Submission
 from fixtures import people, render
-from fixtures.faults import FAULTS, get_path
+from fixtures.faults import FAULTS, get_path, leaves
 from fixtures.generate import (
     SAMPLES,
     SAMPLES_DIR,
@@ -39,21 +39,6 @@ def _persons(filed: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return [("legal_person", filed["legal_person"])] + [
         (f"operators[{i}]", op) for i, op in enumerate(filed["operators"])
     ]
-
-
-def _leaves(data: Any, prefix: str = "") -> dict[str, Any]:
-    """Flatten JSON into ``path → value`` using submission.json path syntax."""
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for k, v in data.items():
-            out |= _leaves(v, f"{prefix}.{k}" if prefix else k)
-        return out
-    if isinstance(data, list):
-        out = {}
-        for i, v in enumerate(data):
-            out |= _leaves(v, f"{prefix}[{i}]")
-        return out
-    return {prefix: data}
 
 
 # --------------------------------------------------------------------------- clean data
@@ -167,9 +152,9 @@ def test_registry_covers_the_brief() -> None:
 @pytest.mark.parametrize("rule", FILED_FAULTS)
 def test_filed_fault_changes_only_its_documented_fields(rule: str, seed: int) -> None:
     clean = build_case(seed, (rule,), inject_faults=False)
-    before = _leaves(clean.filed)
+    before = leaves(clean.filed)
     faulty = build_case(seed, (rule,))
-    after = _leaves(faulty.filed)
+    after = leaves(faulty.filed)
     changed = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
     changed.discard("submission_id")
     touches = FAULTS.get(rule).touches

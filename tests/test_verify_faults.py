@@ -22,7 +22,7 @@ from docpipe.pipeline import review
 from docpipe.rules import RuleContext, run_rules
 from fixtures import render
 from fixtures.doc_faults import other_credit_code, other_digits
-from fixtures.faults import DOC_FAULTS, Case, get_path, rule_of
+from fixtures.faults import DOC_FAULTS, Case, get_path, leaves, rule_of
 from fixtures.generate import SAMPLES_DIR, build_case, generate_case, submission_dir
 from fixtures.traps import TRAPS
 from fixtures.views import CONTRACT_FIELDS, document_fields
@@ -35,20 +35,6 @@ ISSUE4_RULES = {
     "ID-VALIDITY-MATCH", "ID-FRONT-BACK", "ID-TEMPORARY", "FORM-MATCH", "FORM-SIGNED",
     "AUTH-LETTER", "FILE-REQUIRED", "FILE-QUALITY",
 }  # fmt: skip
-
-
-def _leaves(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for k, v in data.items():
-            out |= _leaves(v, f"{prefix}.{k}" if prefix else k)
-        return out
-    if isinstance(data, list):
-        out = {}
-        for i, v in enumerate(data):
-            out |= _leaves(v, f"{prefix}[{i}]")
-        return out
-    return {prefix: data}
 
 
 def _doc_leaves(case: Case) -> dict[str, Any]:
@@ -75,7 +61,7 @@ def test_document_fault_changes_exactly_what_it_says(name: str, seed: int) -> No
     clean = build_case(seed, (name,), inject_faults=False)
     faulty = build_case(seed, (name,))
     touches = DOC_FAULTS.get(name).touches
-    filed = _changed(_leaves(clean.filed), _leaves(faulty.filed)) - {"submission_id"}
+    filed = _changed(leaves(clean.filed), leaves(faulty.filed)) - {"submission_id"}
     docs = _changed(_doc_leaves(clean), _doc_leaves(faulty))
     doc_touch = [t.removeprefix("doc:") for t in touches if t.startswith("doc:")]
     filed_touch = [t for t in touches if not t.startswith(("doc:", "file:"))]
