@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from docpipe.compare import DOUBT_BELOW, Check, evidence, judge, norm_value
+from docpipe.compare import DOUBT_BELOW, Check, evidence, judge
 from docpipe.models import Code, DocKind, Document, Enterprise, Severity
 from docpipe.normalize import LONG_TERM, is_long_term, norm_id, norm_text, parse_date, year_ends
 from docpipe.rules import Hit, RuleContext, rule
@@ -173,26 +173,11 @@ def _check(f: _Field, filed: str | None, doc: Document) -> Check:
     return Check(f.path, filed, doc, f.doc_field, f.zh, f.en, LICENSE_ZH, LICENSE_EN, f.how)
 
 
-def _judge(check: Check, equal: Equal | None) -> Hit | None:
-    """``judge``, with the tolerance applied to a doubtful reading too.
-
-    ``compare.judge`` consults ``equal`` only for a confident difference; a reading that
-    is tolerably equal (a bracketed type detail, a province prefix) is equal however sure
-    the OCR was, so it must not become a ``not_found`` warning.
-    """
-    fv = check.doc.fields.get(check.doc_field)
-    read = fv.value if fv is not None else None
-    if equal is not None and check.filed and read:
-        tolerated = equal(norm_value(check.filed, check.how), norm_value(read, check.how))
-        return None if tolerated else judge(check, equal=equal)
-    return judge(check, equal=equal)
-
-
 def _compare(
     ctx: RuleContext, f: _Field, filed: str | None, equal: Equal | None = None
 ) -> Iterator[Hit]:
     """The finding (none or one) for one filed field against every license."""
-    hit = best(_judge(_check(f, filed, doc), equal) for doc in _licenses(ctx))
+    hit = best(judge(_check(f, filed, doc), equal=equal) for doc in _licenses(ctx))
     if hit is not None:
         yield hit
 
