@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from docpipe.models import BBox, DocKind, FieldValue
 from docpipe.ocr.base import OcrLine, OcrPage
 from docpipe.registry import Registry, load_package
@@ -35,6 +37,13 @@ class Region:
     # by the reading stage for business licenses only (their authority is printed
     # nowhere else), empty for every other kind.
     seal_texts: list[SealText] = field(default_factory=list)
+    # The page's pixels in the frame of the boxes, original colours (RGB), for what text
+    # does not tell (a tick in a box); None for a page read from its text layer.
+    pixels: Callable[[], np.ndarray] | None = None
+    # Reads a line of the page again from its pixels, reaching further right by the
+    # given number of line heights (``docpipe.reread.Rereader.read``); None for a page
+    # read from its text layer.
+    reread: Callable[[OcrLine, float], list[OcrLine]] | None = None
 
     @property
     def text(self) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,7 @@ from docpipe.ocr.base import OcrEngine, OcrPage
 from docpipe.ocr.orient import make_upright, turn_image
 from docpipe.pages import Page
 from docpipe.privacy import mask_text
+from docpipe.reread import Rereader, confirm
 from docpipe.seal import SealText, read_seals
 from docpipe.textlayer import text_layer_page
 
@@ -146,10 +148,16 @@ def seal_texts(rp: ReadPage, region: Region, engine: OcrEngine) -> list[SealText
 
 
 def extract_region(region: Region) -> Document:
-    """Fields of one classified region, as a contract document."""
+    """Fields of one classified region, as a contract document.
+
+    On an OCR'd page (``region.reread`` set), a code or number failing its check
+    character is read once more from the pixels (``docpipe.reread.confirm``).
+    """
     fields = {}
     if region.kind != DocKind.other:
         fields = load_extractors().get(region.kind.value).func(region)
+        if region.reread is not None:
+            fields = confirm(fields, region.lines, region.reread)
     conf = min((v.confidence for v in fields.values() if v.value), default=1.0)
     return Document(
         file=region.file,
@@ -181,7 +189,11 @@ def read_documents(
                 rp = read_page(page, ocr)
                 if read_pages is not None:
                     read_pages[(name, page.number)] = rp
+                pixels = _pixels(rp)
+                reader = None if pixels is None else Rereader(pixels, ocr)
                 for region in classify_page(rp.ocr, name, page.number):
+                    region.pixels = pixels
+                    region.reread = None if reader is None else reader.read
                     if region.kind == DocKind.business_license:
                         region.seal_texts = seal_texts(rp, region, ocr)
                     file_docs.append(extract_region(region))
@@ -191,6 +203,23 @@ def read_documents(
             continue
         docs.extend(file_docs)
     return docs
+
+
+def _pixels(rp: ReadPage) -> Callable[[], np.ndarray] | None:
+    """The page's RGB pixels in the frame of its boxes, decoded once when first asked.
+
+    ``None`` for a page read from its text layer: its text is exact, nothing to look at.
+    """
+    if rp.ocr.source != "ocr":
+        return None
+    held: list[np.ndarray] = []
+
+    def pixels() -> np.ndarray:
+        if not held:
+            held.append(np.asarray(rp.image().convert("RGB")))
+        return held[0]
+
+    return pixels
 
 
 def warm_up(engine: str | None = None) -> None:

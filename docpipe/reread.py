@@ -1,0 +1,249 @@
+"""A second look at a code or number whose first reading failed its check character.
+
+Page OCR reads a credit code or an ID number with the rest of the page, from the image
+whose red is faded (``reading.drop_red``). Where the seal's ring crosses a digit, or a
+photo is soft, that reading can lose or change a character; the check character then
+fails and the field stands in doubt. Here the line that holds the field is cut out of
+the page again — straightened along the line, a little wider than its box — and read
+once more by the recogniser alone, in two renderings: the original colours, and the
+red channel, where red ink vanishes and black ink stays. A reading replaces the first
+only when it is an 18-character value that passes its check character and every
+reading that passes agrees on it: the check character chooses between readings of the
+same image, it never invents a value.
+
+Which fields get a second look is one table (``CHECKED``), by field name, whatever the
+document kind.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from docpipe.checkdigits import is_valid_id, is_valid_uscc
+from docpipe.errors import OcrError
+from docpipe.models import BBox, FieldValue
+from docpipe.ocr import cache as ocr_cache
+from docpipe.ocr.base import OcrEngine, OcrLine
+
+log = logging.getLogger(__name__)
+
+# Cuts of the line, each this much wider (left, right) and taller than its box, in line
+# heights. The recogniser's reading of a crossed or soft character changes with the
+# margins around it (measured on letters whose seal crosses the code: a margin of 0.4
+# line heights misread where 0.25 read right, and the other way round on another
+# page), so several cuts are read and the check character picks among their readings.
+CUTS = ((0.2, 0.1), (0.6, 0.25), (1.0, 0.1))
+# A second reading may differ from the first by this many edits (a lost or changed
+# character or two), no more.
+MAX_EDITS = 3
+# How far right of a label the value is looked for when nothing was read after it.
+LABEL_REACH = 14.0
+
+
+@dataclass(frozen=True)
+class Checked:
+    """A field whose value has a check character, and where its label is printed."""
+
+    valid: Callable[[str], bool]
+    labels: tuple[str, ...]
+
+
+CHECKED: dict[str, Checked] = {
+    "credit_code": Checked(is_valid_uscc, ("信用代码", "社会信用")),
+    "id_number": Checked(is_valid_id, ("身份号码", "公民身份")),
+    "operator_id_number": Checked(is_valid_id, ("证件号码", "身份证号")),
+    "agent_id_number": Checked(is_valid_id, ("身份证号", "证件号码")),
+}
+
+_RUN = re.compile(r"[0-9A-Z]{18,}")
+
+
+def candidates(text: str) -> list[str]:
+    """Every 18-character run of code characters in a reading (NFKC, upper case).
+
+    >>> candidates("统一社会信用代码：91330784579324580n")
+    ['91330784579324580N']
+    >>> candidates("身份号码 11010519491231002x 其他")
+    ['11010519491231002X']
+    """
+    flat = re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
+    out: list[str] = []
+    for m in _RUN.finditer(flat):
+        run = m.group(0)
+        out.extend(run[i : i + 18] for i in range(len(run) - 17))
+    return out
+
+
+def crop_line(
+    image: np.ndarray, line: OcrLine, reach: float = 0.0, pad: tuple[float, float] = CUTS[1]
+) -> np.ndarray:
+    """The line cut out straight: rotated along its long side, padded, RGB uint8.
+
+    ``pad`` is the margin (along, across) in line heights; ``reach`` extends the cut
+    to the right by that many line heights (a value printed after its label but not
+    detected as text).
+    """
+    pts = np.asarray(line.poly[:4], np.float32)
+    (cx, cy), (w, h), angle = cv2.minAreaRect(pts)
+    if w < h:  # minAreaRect's width may be the short side: turn the frame to the line's
+        w, h, angle = h, w, angle - 90.0
+    rad = math.radians(angle)
+    u = np.array([math.cos(rad), math.sin(rad)], np.float32)  # along the line, rightwards
+    if u[0] < 0:
+        u = -u
+    v = np.array([-u[1], u[0]], np.float32)  # across it, downwards
+    left, right = pad[0] * h, pad[0] * h + reach * h
+    half_h = h / 2 + pad[1] * h
+    c = np.array([cx, cy], np.float32)
+    tl = c - u * (w / 2 + left) - v * half_h
+    tr = c + u * (w / 2 + right) - v * half_h
+    bl = c - u * (w / 2 + left) + v * half_h
+    out_w, out_h = max(8, round(w + left + right)), max(8, round(2 * half_h))
+    src = np.stack([tl, tr, bl]).astype(np.float32)
+    dst = np.array([[0, 0], [out_w, 0], [0, out_h]], np.float32)
+    matrix = cv2.getAffineTransform(src, dst)
+    cut = cv2.warpAffine(
+        image, matrix, (out_w, out_h), flags=cv2.INTER_CUBIC, borderValue=(255, 255, 255)
+    )
+    return np.ascontiguousarray(cut)
+
+
+def renderings(crop: np.ndarray) -> list[np.ndarray]:
+    """The crop as it is, and its red channel (red ink gone, black ink kept)."""
+    red = np.ascontiguousarray(np.repeat(crop[..., :1], 3, axis=2))
+    return [crop, red]
+
+
+class Rereader:
+    """Reads cut-out lines of one page image again (cached by content hash, like pages)."""
+
+    def __init__(self, pixels: Callable[[], np.ndarray], engine: OcrEngine) -> None:
+        """``pixels`` gives the page in the frame of its boxes, in its original colours."""
+        self.pixels = pixels
+        self.engine = engine
+
+    def read(self, line: OcrLine, reach: float = 0.0) -> list[OcrLine]:
+        """Each cut and rendering of ``line`` read again; nothing when the engine cannot."""
+        image = self.pixels()
+        out: list[OcrLine] = []
+        for pad in CUTS:
+            out.extend(self._read_cut(crop_line(image, line, reach, pad), line))
+        return out
+
+    def _read_cut(self, crop: np.ndarray, line: OcrLine) -> list[OcrLine]:
+        out: list[OcrLine] = []
+        for img in renderings(crop):
+            try:
+                got = ocr_cache.cached(self.engine, img, self._recognizer(img), kind="line")
+            except OcrError as exc:
+                log.info("line not read again: %s", exc.message_en)
+                continue
+            text = "".join(g.text for g in got)
+            if got:
+                conf = min(g.confidence for g in got)
+                out.append(OcrLine(text=text, poly=line.poly, confidence=conf))
+        return out
+
+    def _recognizer(self, img: np.ndarray) -> Callable[[], list[OcrLine]]:
+        def recognize() -> list[OcrLine]:
+            own = getattr(self.engine, "recognize_line", None)
+            if callable(own):
+                return list(own(img))
+            return list(self.engine.recognize(img))
+
+        return recognize
+
+
+def confirm(
+    fields: dict[str, FieldValue],
+    lines: Sequence[OcrLine],
+    reread: Callable[[OcrLine, float], list[OcrLine]],
+) -> dict[str, FieldValue]:
+    """The fields, each checked code or number that fails its check read once more.
+
+    A field keeps its first reading unless the second look finds exactly one valid
+    value; then that value stands, with the second reading's confidence and text.
+    """
+    out = dict(fields)
+    for name, spec in CHECKED.items():
+        first = fields.get(name)
+        if first is not None and first.value and spec.valid(first.value):
+            continue
+        targets = _lines_for(first, spec, lines)
+        found: dict[str, OcrLine] = {}
+        for line, reach in targets:
+            for reading in reread(line, reach):
+                for cand in candidates(reading.text):
+                    if spec.valid(cand) and (
+                        cand not in found or reading.confidence > found[cand].confidence
+                    ):
+                        found[cand] = reading
+        if first is not None and first.value:
+            # Another valid value far from what was first read is another code, not
+            # this one read better.
+            found = {c: r for c, r in found.items() if _distance(c, first.value) <= MAX_EDITS}
+        if len(found) != 1:
+            continue
+        ((value, reading),) = found.items()
+        box = first.bbox if first is not None and first.bbox else _box(targets[0][0])
+        log.info("%s read again: check character now passes", name)
+        out[name] = FieldValue(
+            value=value,
+            confidence=round(reading.confidence, 4),
+            bbox=box,
+            raw=reading.text,
+        )
+    return out
+
+
+def _distance(a: str, b: str) -> int:
+    """Levenshtein distance (characters inserted, deleted or changed).
+
+    >>> _distance("9133020636905861X", "91330206136905861X")
+    1
+    """
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
+def _box(line: OcrLine) -> BBox:
+    x0, y0, x1, y1 = line.bbox
+    return (round(x0), round(y0), round(x1), round(y1))
+
+
+def _lines_for(
+    first: FieldValue | None, spec: Checked, lines: Sequence[OcrLine]
+) -> list[tuple[OcrLine, float]]:
+    """The lines to read again: the one under the value's box, else its label's line."""
+    if first is not None and first.bbox is not None:
+        bx0, by0, bx1, by1 = first.bbox
+        best: tuple[float, OcrLine] | None = None
+        for ln in lines:
+            x0, y0, x1, y1 = ln.bbox
+            inter = max(0.0, min(x1, bx1) - max(x0, bx0)) * max(0.0, min(y1, by1) - max(y0, by0))
+            if inter > 0 and (best is None or inter > best[0]):
+                best = (inter, ln)
+        # A value wrapped over two lines is not one line's reading: left as it is.
+        if best is not None and (by1 - by0) < 1.6 * best[1].height:
+            return [(best[1], 0.0)]
+        return []
+    out: list[tuple[OcrLine, float]] = []
+    for ln in lines:
+        if any(lb in ln.text for lb in spec.labels):
+            # A label with nothing code-like after it: the value was not detected.
+            bare = len(re.findall(r"[0-9A-Za-z]", ln.text)) < 10
+            out.append((ln, LABEL_REACH if bare else 0.0))
+    return out[:2]

@@ -1,0 +1,154 @@
+"""A second look at codes and numbers that fail their check character (``docpipe.reread``)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from docpipe.checkdigits import is_valid_id, is_valid_uscc
+from docpipe.models import FieldValue
+from docpipe.ocr.base import OcrLine
+from docpipe.reread import candidates, confirm, crop_line
+
+CODE = "91330206136905861X"  # valid
+OTHER = "91330784683526801D"  # valid, another enterprise's
+ID = "11010519491231002X"  # valid
+
+
+def _line(text: str, box: tuple[float, float, float, float] = (100, 100, 500, 130)) -> OcrLine:
+    x0, y0, x1, y1 = box
+    return OcrLine(text=text, poly=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], confidence=0.97)
+
+
+def _reads(*texts: str) -> tuple[Callable[[OcrLine, float], list[OcrLine]], list[float]]:
+    """A reread that answers with ``texts`` and records the reaches it was asked for."""
+    asked: list[float] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(reach)
+        return [
+            OcrLine(text=t, poly=line.poly, confidence=0.9 + i / 100) for i, t in enumerate(texts)
+        ]
+
+    return reread, asked
+
+
+def test_fixtures_are_what_they_claim() -> None:
+    assert is_valid_uscc(CODE) and is_valid_uscc(OTHER) and is_valid_id(ID)
+    assert not is_valid_uscc(CODE[:8] + CODE[9:])
+
+
+def test_a_valid_first_reading_is_not_read_again() -> None:
+    reread, asked = _reads(OTHER)
+    first = {"credit_code": FieldValue(value=CODE, confidence=0.99, bbox=(100, 100, 500, 130))}
+    assert confirm(first, [_line("统一社会信用代码：" + CODE)], reread) == first
+    assert asked == []
+
+
+def test_a_dropped_character_is_restored_by_the_one_valid_second_reading() -> None:
+    dropped = CODE[:8] + CODE[9:]  # the "1" under the seal's ring, lost
+    first = {"credit_code": FieldValue(value=dropped, confidence=0.57, bbox=(300, 100, 500, 130))}
+    reread, _ = _reads("统一社会信用代码：" + dropped, "统一社会信用代码：" + CODE)
+    got = confirm(first, [_line("统一社会信用代码：" + dropped)], reread)["credit_code"]
+    assert got.value == CODE
+    assert got.confidence == pytest.approx(0.91)
+    assert got.bbox == (300, 100, 500, 130)  # still points at the same place on the page
+    assert got.raw == "统一社会信用代码：" + CODE
+
+
+def _rival_id() -> str:
+    """A valid ID number two digits away from ``ID`` (a check digit cannot tell them)."""
+    for a in "0123456789":
+        for b in "0123456789":
+            n = ID[:14] + a + b + ID[16:]
+            if n != ID and is_valid_id(n):
+                return n
+    raise AssertionError("no rival")
+
+
+def test_two_different_valid_readings_leave_the_doubt_standing() -> None:
+    rival = _rival_id()
+    bad = ID[:14] + ID[15:]  # a digit lost
+    first = {"id_number": FieldValue(value=bad, confidence=0.5, bbox=(300, 100, 500, 130))}
+    reread, _ = _reads(ID, rival)
+    assert confirm(first, [_line(bad)], reread)["id_number"].value == bad
+    # With one of them only, the second look stands.
+    reread, _ = _reads(ID, ID[:14])
+    assert confirm(first, [_line(bad)], reread)["id_number"].value == ID
+
+
+def test_a_valid_reading_far_from_the_first_is_another_code_not_this_one() -> None:
+    bad = CODE[:8] + CODE[9:]
+    first = {"credit_code": FieldValue(value=bad, confidence=0.57, bbox=(300, 100, 500, 130))}
+    reread, _ = _reads(OTHER)
+    assert confirm(first, [_line(bad)], reread)["credit_code"].value == bad
+
+
+def test_an_undetected_value_is_looked_for_right_of_its_label() -> None:
+    # Page OCR read the label alone: the row is cut wider (a reach of line heights).
+    reread, asked = _reads("统一社会信用代码" + CODE, "统一社会信用代码" + CODE)
+    got = confirm({}, [_line("统一社会信用代码", (100, 100, 300, 130))], reread)
+    assert got["credit_code"].value == CODE
+    assert got["credit_code"].bbox == (100, 100, 300, 130)
+    assert asked and all(r > 5 for r in asked)
+
+
+def test_an_id_number_with_a_lower_case_x_read_again_counts() -> None:
+    first = {"id_number": FieldValue(value=ID[:-1], confidence=0.5, bbox=(300, 100, 500, 130))}
+    reread, _ = _reads("公民身份号码 " + ID[:-1].lower() + "x")
+    assert confirm(first, [_line("公民身份号码 " + ID[:-1])], reread)["id_number"].value == ID
+
+
+def test_candidates_slide_over_a_longer_run() -> None:
+    assert candidates("A" + CODE) == ["A" + CODE[:17], CODE]
+
+
+@pytest.mark.parametrize("degrees", [-6.0, 0.0, 4.0], ids=lambda d: f"{d:+.0f}deg")
+def test_crop_line_straightens_a_tilted_line(degrees: float) -> None:
+    im = Image.new("RGB", (800, 400), "white")
+    d = ImageDraw.Draw(im)
+    cx, cy, half_w, half_h = 400.0, 200.0, 200.0, 12.0
+    a = math.radians(degrees)
+    u, v = (math.cos(a), math.sin(a)), (-math.sin(a), math.cos(a))
+    corners = [
+        (cx + sx * half_w * u[0] + sy * half_h * v[0], cy + sx * half_w * u[1] + sy * half_h * v[1])
+        for sx, sy in ((-1, -1), (1, -1), (1, 1), (-1, 1))
+    ]
+    d.polygon(corners, fill="black")
+    line = OcrLine(text="x", poly=corners, confidence=1.0)
+    crop = crop_line(np.asarray(im), line)
+    dark = crop[..., 0] < 128
+    # Straight: the black bar fills whole rows in the middle, and no column is dark
+    # from top to bottom (a tilted bar would cross rows diagonally).
+    full_rows = (dark[:, 20:-20].mean(axis=1) > 0.95).sum()
+    assert full_rows >= 0.7 * 2 * half_h
+    assert not dark[0].any() and not dark[-1].any()
+
+
+def test_a_letter_whose_seal_crosses_the_code_reads_it_right(tmp_path: Path, rapid_engine) -> None:  # type: ignore[no-untyped-def]
+    """Generated case 5058 (clean): page OCR loses the ``1`` under the seal's ring.
+
+    Measured when this was written: page OCR read ``9133020636905861X`` (17 characters);
+    the second look restores the code.
+    """
+    from docpipe.intake import load_submission
+    from docpipe.pages import open_pages
+    from docpipe.reading import read_documents
+    from fixtures.generate import generate_case
+
+    generate_case(5058, tmp_path)
+    case = next(p for p in tmp_path.iterdir() if p.is_dir())
+    truth = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    letter = next(d for d in truth["documents"] if d["kind"] == "authorization_letter")
+    files = {f.name: f for f in load_submission(case / "submission").files}
+    docs = read_documents(
+        {letter["file"]: open_pages(files[letter["file"]])}, engine="rapidocr", errors={}
+    )
+    (doc,) = [d for d in docs if d.kind.value == "authorization_letter"]
+    assert doc.fields["credit_code"].value == letter["fields"]["credit_code"]
