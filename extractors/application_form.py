@@ -11,14 +11,17 @@ labels (``docpipe.layout.read_fields``), options by their printed names.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import replace
 
+from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, clean, level, read_fields
+from docpipe.layout import Hit, Label, Turn, clean, level, read_fields
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
+from docpipe.ocr.base import OcrLine
 from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
-from extractors._ticks import INFERRED, find_options, ticked
+from extractors._ticks import INFERRED, Option, find_options, ticked, ticked_by_pixels
 
 LABELS = (
     Label("enterprise_name", ("企业名称", "单位名称", "企业中文名称", "申请单位"), multiline=True),
@@ -58,6 +61,12 @@ DEVICES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("共享盾", ("共享盾",)),
 )
 GENDERS: tuple[tuple[str, tuple[str, ...]], ...] = (("男", ("男",)), ("女", ("女",)))
+ID_TYPES = ("居民身份证", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证")
+# How far right of a label whose value the page OCR did not detect the row is read
+# again, in line heights: the value column of the form's table starts 5–6 heights on.
+BESIDE_REACH = 11.0
+# Confidence factor for a value read beside its label on a second look.
+BESIDE = 0.95
 
 
 def _text(hit: Hit) -> str:
@@ -73,18 +82,31 @@ def _doubt_if_overlapped(region: Region, hit: Hit, value: FieldValue) -> FieldVa
     return value
 
 
+def _pick(region: Region, found: list[Option], back: Turn) -> tuple[Option, float] | None:
+    """The ticked option: from the text, else (a scan) from the boxes' pixels."""
+    pick = ticked(found)
+    if pick is None and region.pixels is not None and found:
+        pick = ticked_by_pixels(found, region.pixels(), back.point)
+    return pick
+
+
 def _choice(
-    region: Region, hit: Hit | None, options: tuple[tuple[str, tuple[str, ...]], ...]
+    region: Region,
+    hit: Hit | None,
+    options: tuple[tuple[str, tuple[str, ...]], ...],
+    back: Turn,
 ) -> FieldValue | None:
     """An option field (device type, gender): the ticked one when several are printed."""
     if hit is None:
         return None
+    if not hit.spans and (v := _beside_value(region, hit, back, _option_in(options))):
+        return v
     lines = list({id(s.line): s.line for s in hit.spans}.values())
     ids = {id(ln) for ln in lines}
     box_lines = [ln for ln in region.lines if len(ln.text.strip()) <= 2 and id(ln) not in ids]
     found = [o for o in find_options(lines + box_lines, options) if id(o.span.line) in ids]
     if len({o.code for o in found}) >= 2:
-        pick = ticked(found)
+        pick = _pick(region, found, back)
         if pick is None:
             return _unread(hit)
         opt, factor = pick
@@ -93,6 +115,59 @@ def _choice(
     if found:
         return hit.value(found[0].code)
     return _loose_device(hit) if options is DEVICES else _unread(hit)
+
+
+def _beside(region: Region, hit: Hit | None, back: Turn) -> tuple[str, float] | None:
+    """What a second look reads right of a label that has no value on the page's OCR.
+
+    The detector can miss a short value (``IC卡`` in its cell); the label's row is cut
+    out wider and read again (``Region.reread``). The text after the label that most
+    readings agree on, with its best confidence; ``None`` without two agreeing readings.
+    """
+    if hit is None or hit.spans or region.reread is None:
+        return None
+    x0, y0, x1, y1 = hit.label_bbox
+    poly = [back.point(p) for p in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
+    label = OcrLine(text="", poly=poly, confidence=1.0)
+    votes: dict[str, list[float]] = {}
+    for reading in region.reread(label, BESIDE_REACH):
+        text = clean(reading.text)
+        for variant in sorted(hit.label.variants, key=len, reverse=True):
+            if text.startswith(variant):
+                text = text[len(variant) :]
+                break
+        text = text.lstrip(":：|")
+        if text:
+            votes.setdefault(text, []).append(reading.confidence)
+    if not votes:
+        return None
+    text, confs = max(votes.items(), key=lambda kv: (len(kv[1]), max(kv[1])))
+    if len(confs) < 2:
+        return None
+    return text, max(confs) * BESIDE
+
+
+def _beside_value(
+    region: Region, hit: Hit | None, back: Turn, parse: Callable[[str], str | None]
+) -> FieldValue | None:
+    """A value read beside its label on a second look, when ``parse`` accepts its shape."""
+    got = _beside(region, hit, back)
+    if got is None or hit is None:
+        return None
+    value = parse(got[0])
+    if value is None:
+        return None
+    return fv(value, got[1], back.box(hit.label_bbox), got[0])
+
+
+def _option_in(options: tuple[tuple[str, tuple[str, ...]], ...]) -> Callable[[str], str | None]:
+    """A parser: the one option named in a text, else ``None``."""
+
+    def parse(text: str) -> str | None:
+        codes = {code for code, variants in options if any(v in text for v in variants)}
+        return codes.pop() if len(codes) == 1 else None
+
+    return parse
 
 
 def _unread(hit: Hit) -> FieldValue:
@@ -115,9 +190,9 @@ def _loose_device(hit: Hit) -> FieldValue:
     return hit.value(guess, min(hit.confidence, INFERRED))
 
 
-def _application_type(region: Region) -> FieldValue | None:
+def _application_type(region: Region, back: Turn) -> FieldValue | None:
     found = find_options(region.lines, BUSINESSES)
-    pick = ticked(found)
+    pick = _pick(region, found, back)
     if pick is None:
         if found:
             raw = " | ".join(dict.fromkeys(o.span.line.text for o in found))
@@ -139,6 +214,46 @@ def _sign_date(region: Region, hit: Hit | None) -> FieldValue | None:
         return None
     iso, s, e = found
     return prose.value(s, e, iso)
+
+
+def _valid_id(text: str) -> str | None:
+    number, factor = id_value(text)
+    return number if factor == 1.0 and is_valid_id(number) else None
+
+
+def _lone_id(region: Region, out: dict[str, FieldValue]) -> FieldValue | None:
+    """The one valid ID number standing alone on a line, when its label was not read.
+
+    The form names one person; a line that is nothing but a valid ID number (its label
+    lost to a fold or a blur) is that person's.
+    """
+    code = out.get("credit_code")
+    found = [
+        ln
+        for ln in region.lines
+        if (number := _valid_id(ln.text)) and (code is None or number != code.value)
+    ]
+    if len({_valid_id(ln.text) for ln in found}) != 1:
+        return None
+    line = found[0]
+    return fv(_valid_id(line.text), line.confidence * BESIDE, line.bbox, line.text)
+
+
+def _id_type(hit: Hit) -> FieldValue:
+    """The ID type as printed; one character off a known type is that type, read worse.
+
+    The portal offers a closed list of ID types, so ``属民身份证`` is 居民身份证 with a
+    character misread, not another type (and must not stand as a mismatch).
+    """
+    text = _text(hit)
+    near = [
+        t
+        for t in ID_TYPES
+        if len(t) == len(text) and sum(a != b for a, b in zip(t, text, strict=True)) == 1
+    ]
+    if text in ID_TYPES or len(near) != 1 or len(text) < 4:
+        return hit.value(text)
+    return hit.value(near[0], hit.confidence * INFERRED)
 
 
 _CJK_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,9}")
@@ -173,10 +288,11 @@ def extract_application_form(region: Region) -> dict[str, FieldValue]:
     """Fields of an application form (CONTRACT §2 ``application_form``)."""
     # A scanned form a few degrees askew: level it so label and value share a row.
     lines, back = level(region.lines, region.ocr.skew)
-    return {k: back.value(v) for k, v in _extract_form(replace(region, lines=lines)).items()}
+    fields = _extract_form(replace(region, lines=lines), back)
+    return {k: back.value(v) for k, v in fields.items()}
 
 
-def _extract_form(region: Region) -> dict[str, FieldValue]:
+def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
     hits = read_fields(region.lines, LABELS)
     out: dict[str, FieldValue] = {}
     if (h := hits.get("enterprise_name")) and h.spans:
@@ -188,23 +304,27 @@ def _extract_form(region: Region) -> dict[str, FieldValue]:
     if (h := hits.get("operator_name")) and h.spans:
         out["operator_name"] = _shape_checked(h.value(_text(h)), _CJK_NAME)
     if (h := hits.get("operator_id_type")) and h.spans:
-        out["operator_id_type"] = h.value(_text(h))
+        out["operator_id_type"] = _id_type(h)
+    elif v := _beside_value(region, h, back, lambda t: t if t in ID_TYPES else None):
+        out["operator_id_type"] = v
     if (h := hits.get("operator_id_number")) and h.spans:
         number, factor = id_value(h.text)
         out["operator_id_number"] = h.value(number, h.confidence * factor)
-    if (v := _choice(region, hits.get("operator_gender"), GENDERS)) is not None:
+    elif v := _beside_value(region, h, back, _valid_id) or _lone_id(region, out):
+        out["operator_id_number"] = v
+    if (v := _choice(region, hits.get("operator_gender"), GENDERS, back)) is not None:
         out["operator_gender"] = v
     if (h := hits.get("operator_mobile")) and h.spans:
         digits = re.sub(r"\D", "", h.text)
         ok = re.fullmatch(r"1\d{10}", digits) is not None
         out["operator_mobile"] = h.value(digits, h.confidence * (1.0 if ok else DOUBT))
-    if (v := _choice(region, hits.get("device_type"), DEVICES)) is not None:
+    if (v := _choice(region, hits.get("device_type"), DEVICES, back)) is not None:
         out["device_type"] = v
     if (h := hits.get("device_number")) and h.spans:
         digits = re.sub(r"\D", "", h.text)
         clean_digits = digits == _text(h)
         out["device_number"] = h.value(digits, h.confidence * (1.0 if clean_digits else DOUBT))
-    if (v := _application_type(region)) is not None:
+    if (v := _application_type(region, back)) is not None:
         out["application_type"] = v
     if (v := _sign_date(region, hits.get("sign_date"))) is not None:
         out["sign_date"] = v

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image, ImageDraw
 
 from docpipe.classify import best_kind
 from docpipe.compare import DOUBT_BELOW
@@ -18,7 +21,7 @@ from docpipe.ocr import get_engine
 from docpipe.ocr.base import OcrLine, OcrPage
 from docpipe.pages import open_pages
 from docpipe.reading import read_page
-from extractors.application_form import extract_application_form
+from extractors.application_form import BUSINESSES, extract_application_form
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
 
@@ -329,3 +332,126 @@ def test_classification_keywords(texts: list[str], kind: DocKind | None) -> None
         assert got not in (DocKind.application_form, DocKind.authorization_letter)
     else:
         assert got == kind
+
+
+# ------------------------------------------------------------------ pixels and a second look
+
+
+def _boxes_page(ticked: set[int], size: int = 26, tick_alone: bool = False) -> np.ndarray:
+    """A scan row of three options, each a square box left of its text; ``ticked`` hold a tick.
+
+    With ``tick_alone`` the boxes are not printed, only the tick strokes (no outline).
+    """
+    im = Image.new("RGB", (1200, 300), (246, 246, 242))
+    d = ImageDraw.Draw(im)
+    for i in range(3):
+        x, y = 100 + 350 * i, 100
+        if not tick_alone:
+            d.rectangle((x, y, x + size, y + size), outline=(30, 30, 30), width=2)
+        if i in ticked:
+            d.line((x + 5, y + 13, x + 11, y + 21, x + 24, y - 4), fill=(20, 20, 20), width=3)
+    return np.asarray(im)
+
+
+OPTION_TEXTS = ("新企业入网", "变更企业操作员", "新增企业操作员")
+OPTION_CODES = ("new_enterprise", "change_operator", "new_operator")
+
+
+def _option_lines(box_inside: bool) -> list[OcrLine]:
+    """OCR lines of the three options; the OCR dropped the boxes' glyphs.
+
+    ``box_inside``: the detector's line box starts at the box (as on rendered scans),
+    else at the text, right of the box.
+    """
+    x_of = (lambda i: 100 + 350 * i) if box_inside else (lambda i: 100 + 350 * i + 36)
+    return [ln(t, x_of(i), 98, h=32) for i, t in enumerate(OPTION_TEXTS)]
+
+
+@pytest.mark.parametrize("box_inside", [True, False], ids=["box-in-line", "box-left-of-line"])
+@pytest.mark.parametrize("which", [0, 1, 2])
+def test_the_ticked_box_is_seen_in_the_pixels(which: int, box_inside: bool) -> None:
+    from extractors._ticks import find_options, ticked, ticked_by_pixels
+
+    found = find_options(_option_lines(box_inside), BUSINESSES)
+    assert ticked(found) is None  # the text alone cannot tell
+    pick = ticked_by_pixels(found, _boxes_page({which}), lambda p: p)
+    assert pick is not None and pick[0].code == OPTION_CODES[which]
+
+
+@pytest.mark.parametrize(
+    ("ticks", "tick_alone"),
+    [(set(), False), ({0, 2}, False), ({1}, True)],
+    ids=["none-ticked", "two-ticked", "no-box-outline"],
+)
+def test_pixels_that_do_not_tell_give_no_tick(ticks: set[int], tick_alone: bool) -> None:
+    from extractors._ticks import find_options, ticked_by_pixels
+
+    found = find_options(_option_lines(True), BUSINESSES)
+    assert ticked_by_pixels(found, _boxes_page(ticks, tick_alone=tick_alone), lambda p: p) is None
+
+
+def test_application_type_of_a_scan_comes_from_the_boxes() -> None:
+    lines = table(ROWS) + _option_lines(True)
+    lines = [
+        x.model_copy(update={"poly": [(p[0], p[1] + 700) for p in x.poly]})
+        if x.text in OPTION_TEXTS
+        else x
+        for x in lines
+    ]
+    page_px = np.full((1600, 1200, 3), 246, np.uint8)
+    page_px[700:1000] = _boxes_page({1})
+    reg = region(lines)
+    assert extract_application_form(reg).get("application_type") is None or (
+        extract_application_form(reg)["application_type"].value is None
+    )
+    reg.pixels = lambda: page_px
+    got = extract_application_form(reg)["application_type"]
+    assert got.value == "change_operator" and got.confidence < 1.0
+
+
+def _rereads(*texts: str) -> Callable[[OcrLine, float], list[OcrLine]]:
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        assert reach > 5  # the row is read well right of the label
+        return [OcrLine(text=t, poly=line.poly, confidence=0.98) for t in texts]
+
+    return reread
+
+
+def test_an_undetected_device_type_is_read_beside_its_label() -> None:
+    rows = [r for r in ROWS if r[0] != "设备类型"] + [("设备类型", "")]
+    lines = [x for x in table(rows) if x.text]
+    reg = region(lines)
+    assert "device_type" not in extract_application_form(reg) or (
+        extract_application_form(reg)["device_type"].value is None
+    )
+    reg.reread = _rereads("设备类型IC卡", "设备类型IC卡", "设备类塑1C卡")
+    got = extract_application_form(reg)["device_type"]
+    assert got.value == "IC卡" and got.raw == "IC卡"
+    # One reading alone is not enough; nor is a text naming no option.
+    reg.reread = _rereads("设备类型IC卡", "设备类型")
+    unread = extract_application_form(reg).get("device_type")
+    assert unread is None or unread.value is None
+
+
+def test_an_id_number_whose_label_was_lost_is_the_lone_valid_number() -> None:
+    rows = [r for r in ROWS if r[0] != "身份证号码"]
+    lines = [*table(rows), ln("370202197906096686", 400, 900)]
+    out = extract_application_form(region(lines))
+    assert out["operator_id_number"].value == "370202197906096686"
+    # An invalid number alone on a line is not taken.
+    lines = [*table(rows), ln("370202197906096681", 400, 900)]
+    assert "operator_id_number" not in extract_application_form(region(lines))
+
+
+@pytest.mark.parametrize(
+    ("read", "value"),
+    [
+        ("属民身份证", "居民身份证"),
+        ("居民费份证", "居民身份证"),
+        ("居民身份", "居民身份"),
+        ("护照", "护照"),
+    ],
+)
+def test_an_id_type_one_character_off_the_list_is_that_type(read: str, value: str) -> None:
+    rows = [(k, read if k == "证件类型" else v) for k, v in ROWS]
+    assert extract_application_form(region(table(rows)))["operator_id_type"].value == value
