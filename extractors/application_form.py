@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from docpipe.checkdigits import is_valid_id
+from docpipe.compare import DOUBT_BELOW
 from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Turn, clean, level, read_fields
 from docpipe.models import FieldValue
@@ -117,14 +118,20 @@ def _choice(
     return _loose_device(hit) if options is DEVICES else _unread(hit)
 
 
-def _beside(region: Region, hit: Hit | None, back: Turn) -> tuple[str, float] | None:
+def _beside(
+    region: Region, hit: Hit | None, back: Turn, *, again: bool = False
+) -> tuple[str, float] | None:
     """What a second look reads right of a label that has no value on the page's OCR.
 
     The detector can miss a short value (``IC卡`` in its cell); the label's row is cut
     out wider and read again (``Region.reread``). The text after the label that most
     readings agree on, with its best confidence; ``None`` without two agreeing readings.
+    ``again``: also when a value was read, if it stands in the label's row (a doubtful
+    reading of the cell beside the label is read once more).
     """
-    if hit is None or hit.spans or region.reread is None:
+    if hit is None or region.reread is None:
+        return None
+    if hit.spans and not (again and _on_label_row(hit)):
         return None
     x0, y0, x1, y1 = hit.label_bbox
     poly = [back.point(p) for p in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
@@ -147,11 +154,26 @@ def _beside(region: Region, hit: Hit | None, back: Turn) -> tuple[str, float] | 
     return text, max(confs) * BESIDE
 
 
+def _on_label_row(hit: Hit) -> bool:
+    """Every piece of the value stands in the label's row (not under it)."""
+    _, ly0, _, ly1 = hit.label_bbox
+    for s in hit.spans:
+        _, y0, _, y1 = s.bbox
+        if min(ly1, y1) - max(ly0, y0) < 0.5 * min(ly1 - ly0, y1 - y0):
+            return False
+    return True
+
+
 def _beside_value(
-    region: Region, hit: Hit | None, back: Turn, parse: Callable[[str], str | None]
+    region: Region,
+    hit: Hit | None,
+    back: Turn,
+    parse: Callable[[str], str | None],
+    *,
+    again: bool = False,
 ) -> FieldValue | None:
     """A value read beside its label on a second look, when ``parse`` accepts its shape."""
-    got = _beside(region, hit, back)
+    got = _beside(region, hit, back, again=again)
     if got is None or hit is None:
         return None
     value = parse(got[0])
@@ -260,6 +282,36 @@ _CJK_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,9}")
 _ENTERPRISE = re.compile(r".*[\u4e00-\u9fff]{2}.*")
 
 
+_LABEL_TEXTS = tuple(v for lb in LABELS for v in lb.variants if len(v) >= 2)
+
+
+def _shaped(pattern: re.Pattern[str]) -> Callable[[str], str | None]:
+    """A parser: the text when it has the field's shape and names no printed label."""
+
+    def parse(text: str) -> str | None:
+        ok = pattern.fullmatch(text) and not any(lb in text for lb in _LABEL_TEXTS)
+        return text if ok else None
+
+    return parse
+
+
+def _read_again(
+    region: Region, hit: Hit, back: Turn, value: FieldValue, pattern: re.Pattern[str]
+) -> FieldValue:
+    """A doubtful or misshapen name read once more beside its label; else as it was.
+
+    The page OCR can read a name cell as one wrong character (``挺`` for 潘芮, at 0.66)
+    where the cut-out row reads cleanly; the second reading stands only with the
+    field's shape, agreed by two readings, and naming no printed label.
+    """
+    if value.confidence >= DOUBT_BELOW and value.value and pattern.fullmatch(value.value):
+        return value
+    again = _beside_value(region, hit, back, _shaped(pattern), again=True)
+    if again is None or again.confidence < DOUBT_BELOW:
+        return value
+    return again.model_copy(update={"bbox": value.bbox or again.bbox})
+
+
 def _shape_checked(value: FieldValue, pattern: re.Pattern[str]) -> FieldValue:
     """A value that has not the shape of its field is a doubt, not a reading.
 
@@ -296,13 +348,18 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
     hits = read_fields(region.lines, LABELS)
     out: dict[str, FieldValue] = {}
     if (h := hits.get("enterprise_name")) and h.spans:
-        value = _doubt_if_overlapped(region, h, h.value(_text(h)))
-        out["enterprise_name"] = _shape_checked(value, _ENTERPRISE)
+        value = _shape_checked(_doubt_if_overlapped(region, h, h.value(_text(h))), _ENTERPRISE)
+        out["enterprise_name"] = _read_again(region, h, back, value, _ENTERPRISE)
+    elif v := _beside_value(region, h, back, _shaped(_ENTERPRISE)):
+        out["enterprise_name"] = v
     if (h := hits.get("credit_code")) and h.spans:
         code, factor = code_value(h.text)
         out["credit_code"] = _doubt_if_overlapped(region, h, h.value(code, h.confidence * factor))
     if (h := hits.get("operator_name")) and h.spans:
-        out["operator_name"] = _shape_checked(h.value(_text(h)), _CJK_NAME)
+        value = _shape_checked(h.value(_text(h)), _CJK_NAME)
+        out["operator_name"] = _read_again(region, h, back, value, _CJK_NAME)
+    elif v := _beside_value(region, h, back, _shaped(_CJK_NAME)):
+        out["operator_name"] = v
     if (h := hits.get("operator_id_type")) and h.spans:
         out["operator_id_type"] = _id_type(h)
     elif v := _beside_value(region, h, back, lambda t: t if t in ID_TYPES else None):

@@ -455,3 +455,47 @@ def test_an_id_number_whose_label_was_lost_is_the_lone_valid_number() -> None:
 def test_an_id_type_one_character_off_the_list_is_that_type(read: str, value: str) -> None:
     rows = [(k, read if k == "证件类型" else v) for k, v in ROWS]
     assert extract_application_form(region(table(rows)))["operator_id_type"].value == value
+
+
+def _rows_with(label: str, value: str | None, conf: float = 0.99) -> list[OcrLine]:
+    """The table of ROWS with one row's value replaced (``None``: not detected)."""
+    out = [ln("电子口岸制发卡业务申请书", 300, 40, h=40)]
+    for i, (lab, val) in enumerate(ROWS):
+        y = 120 + 60 * i
+        out.append(ln(lab, 100, y))
+        if lab != label:
+            out.append(ln(val, 400, y))
+        elif value is not None:
+            out.append(ln(value, 400, y, conf=conf))
+    return out
+
+
+def test_a_doubtful_name_in_its_row_is_read_again() -> None:
+    reg = region(_rows_with("持卡人姓名", "挺", conf=0.66))
+    assert extract_application_form(reg)["operator_name"].value == "挺"  # no second look
+    reg.reread = _rereads("持卡人姓名潘芮", "持卡人姓名潘芮", "持卡人姓名潘内")
+    got = extract_application_form(reg)["operator_name"]
+    assert got.value == "潘芮" and got.confidence >= DOUBT_BELOW
+
+
+def test_a_confident_name_is_not_read_again() -> None:
+    def never(line: OcrLine, reach: float) -> list[OcrLine]:
+        raise AssertionError("read again")
+
+    reg = region(_rows_with("持卡人姓名", "蔡娜"))
+    reg.reread = never
+    assert extract_application_form(reg)["operator_name"].value == "蔡娜"
+
+
+def test_a_second_reading_naming_a_label_is_not_a_name() -> None:
+    # Values printed under their labels: right of the label is the next label.
+    reg = region(_rows_with("持卡人姓名", "挺", conf=0.66))
+    reg.reread = _rereads("持卡人姓名证件类型", "持卡人姓名证件类型")
+    assert extract_application_form(reg)["operator_name"].value == "挺"
+
+
+def test_an_undetected_name_is_read_beside_its_label() -> None:
+    reg = region(_rows_with("持卡人姓名", None))
+    assert "operator_name" not in extract_application_form(reg)
+    reg.reread = _rereads("持卡人姓名冯斌", "持卡人姓名冯斌")
+    assert extract_application_form(reg)["operator_name"].value == "冯斌"
