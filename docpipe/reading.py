@@ -35,7 +35,7 @@ from docpipe.ocr.base import OcrEngine, OcrPage
 from docpipe.ocr.orient import make_upright, turn_image
 from docpipe.pages import Page
 from docpipe.privacy import mask_text
-from docpipe.reread import Rereader, confirm
+from docpipe.reread import Rereader, agree, confirm
 from docpipe.seal import SealText, read_seals
 from docpipe.textlayer import text_layer_page
 
@@ -151,13 +151,15 @@ def extract_region(region: Region) -> Document:
     """Fields of one classified region, as a contract document.
 
     On an OCR'd page (``region.reread`` set), a code or number failing its check
-    character is read once more from the pixels (``docpipe.reread.confirm``).
+    character is read once more from the pixels (``docpipe.reread.confirm``), and a
+    date under a seal is read twice (``docpipe.reread.agree``).
     """
     fields = {}
     if region.kind != DocKind.other:
         fields = load_extractors().get(region.kind.value).func(region)
         if region.reread is not None:
             fields = confirm(fields, region.lines, region.reread)
+            fields = agree(region.kind.value, fields, region.lines, region.reread)
     conf = min((v.confidence for v in fields.values() if v.value), default=1.0)
     return Document(
         file=region.file,

@@ -13,6 +13,12 @@ same image, it never invents a value.
 
 Which fields get a second look is one table (``CHECKED``), by field name, whatever the
 document kind.
+
+Dates printed under a seal (the license's issue date, the letter's date) have no check
+character; a ring across an ``8`` makes it a ``3`` for the page OCR at full confidence.
+Their line is read again too (``UNDER_SEAL``), and when a second reading gives another
+date the first stands in doubt, with the other reading in its raw text: a person
+decides, never a confident mismatch.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import numpy as np
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.errors import OcrError
 from docpipe.models import BBox, FieldValue
+from docpipe.normalize import norm_date
 from docpipe.ocr import cache as ocr_cache
 from docpipe.ocr.base import OcrEngine, OcrLine
 
@@ -63,7 +70,16 @@ CHECKED: dict[str, Checked] = {
     "agent_id_number": Checked(is_valid_id, ("身份证号", "证件号码")),
 }
 
+# Dates printed under the seal, by document kind.
+UNDER_SEAL: dict[str, tuple[str, ...]] = {
+    "business_license": ("issue_date",),
+    "authorization_letter": ("sign_date",),
+}
+# Confidence of a date that a second reading contradicts: under compare.DOUBT_BELOW.
+CONTRADICTED = 0.6
+
 _RUN = re.compile(r"[0-9A-Z]{18,}")
+_DATE = re.compile(r"\d{4}\s*[年.\-/]\s*\d{1,2}\s*[月.\-/]\s*\d{1,2}")
 
 
 def candidates(text: str) -> list[str]:
@@ -177,7 +193,7 @@ def confirm(
         first = fields.get(name)
         if first is not None and first.value and spec.valid(first.value):
             continue
-        targets = _lines_for(first, spec, lines)
+        targets = _lines_for(first, spec.labels, lines)
         found: dict[str, OcrLine] = {}
         for line, reach in targets:
             for reading in reread(line, reach):
@@ -204,6 +220,44 @@ def confirm(
     return out
 
 
+def dates_in(text: str) -> list[str]:
+    """The dates written in a reading, ISO.
+
+    >>> dates_in("2008年07月27日 局")
+    ['2008-07-27']
+    """
+    found = (norm_date(m.group(0)) for m in _DATE.finditer(unicodedata.normalize("NFKC", text)))
+    return [d for d in found if d]
+
+
+def agree(
+    kind: str,
+    fields: dict[str, FieldValue],
+    lines: Sequence[OcrLine],
+    reread: Callable[[OcrLine, float], list[OcrLine]],
+) -> dict[str, FieldValue]:
+    """The fields, each date under a seal in doubt when a second reading disagrees."""
+    out = dict(fields)
+    for name in UNDER_SEAL.get(kind, ()):
+        first = fields.get(name)
+        if first is None or not first.value or first.bbox is None:
+            continue
+        targets = _lines_for(first, (), lines)
+        others = {
+            d for line, reach in targets for r in reread(line, reach) for d in dates_in(r.text)
+        }
+        others.discard(first.value)
+        if others:
+            log.info("%s: a second reading gives another date; in doubt", name)
+            out[name] = first.model_copy(
+                update={
+                    "confidence": min(first.confidence, CONTRADICTED),
+                    "raw": f"{first.raw} | 又读作 / also read as: {', '.join(sorted(others))}",
+                }
+            )
+    return out
+
+
 def _distance(a: str, b: str) -> int:
     """Levenshtein distance (characters inserted, deleted or changed).
 
@@ -225,7 +279,7 @@ def _box(line: OcrLine) -> BBox:
 
 
 def _lines_for(
-    first: FieldValue | None, spec: Checked, lines: Sequence[OcrLine]
+    first: FieldValue | None, labels: tuple[str, ...], lines: Sequence[OcrLine]
 ) -> list[tuple[OcrLine, float]]:
     """The lines to read again: the one under the value's box, else its label's line."""
     if first is not None and first.bbox is not None:
@@ -242,7 +296,7 @@ def _lines_for(
         return []
     out: list[tuple[OcrLine, float]] = []
     for ln in lines:
-        if any(lb in ln.text for lb in spec.labels):
+        if any(lb in ln.text for lb in labels):
             # A label with nothing code-like after it: the value was not detected.
             bare = len(re.findall(r"[0-9A-Za-z]", ln.text)) < 10
             out.append((ln, LABEL_REACH if bare else 0.0))

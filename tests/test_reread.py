@@ -152,3 +152,25 @@ def test_a_letter_whose_seal_crosses_the_code_reads_it_right(tmp_path: Path, rap
     )
     (doc,) = [d for d in docs if d.kind.value == "authorization_letter"]
     assert doc.fields["credit_code"].value == letter["fields"]["credit_code"]
+
+
+def test_a_date_under_the_seal_that_a_second_reading_contradicts_is_in_doubt() -> None:
+    """verify case-7069: the ring over an ``8`` read ``2003`` at confidence 1.0."""
+    from docpipe.compare import DOUBT_BELOW
+    from docpipe.reread import agree
+
+    line = _line("2003年07月27日", (826, 781, 1004, 808))
+    first = {
+        "issue_date": FieldValue(
+            value="2003-07-27", confidence=1.0, bbox=(826, 781, 1004, 808), raw=line.text
+        )
+    }
+    reread, _ = _reads("2003年07月27日", "2008年07月27日", "2003年07月27日")
+    got = agree("business_license", first, [line], reread)["issue_date"]
+    assert got.value == "2003-07-27" and got.confidence < DOUBT_BELOW
+    assert "2008-07-27" in (got.raw or "")
+    # Readings that agree leave it as it was; so does a kind with no date under a seal.
+    reread, _ = _reads("2003年07月27日", "2003年07月27日")
+    assert agree("business_license", first, [line], reread) == first
+    reread, _ = _reads("2008年07月27日")
+    assert agree("application_form", first, [line], reread) == first
