@@ -192,6 +192,7 @@ def _split_half_labels(lines: Sequence[OcrLine]) -> list[OcrLine]:
     which case the layout reader joins the two halves itself.
     """
     out: list[OcrLine] = []
+    lines = [piece for line in lines for piece in _unstack(line)]
     for line in lines:
         m = _HALF_LINE.match(line.text)
         full = _HALVES.get(m.group(1)) if m else None
@@ -207,6 +208,20 @@ def _split_half_labels(lines: Sequence[OcrLine]) -> list[OcrLine]:
             vx = x0 + (x1 - x0) * start / n
             out.append(_box(line, m.group(2), (vx, y0, x1, y1)))
     return out
+
+
+def _unstack(line: OcrLine) -> list[OcrLine]:
+    """A box drawn down a column, split into one box per character, top to bottom.
+
+    The detector can join the first halves of the spaced labels 名 称 and 类 型, one
+    above the other, into one tall box read ``名类``.
+    """
+    x0, y0, x1, y1 = line.bbox
+    text = line.text.strip()
+    if len(text) < 2 or (y1 - y0) < 1.6 * (x1 - x0):
+        return [line]
+    step = (y1 - y0) / len(text)
+    return [_box(line, c, (x0, y0 + i * step, x1, y0 + (i + 1) * step)) for i, c in enumerate(text)]
 
 
 def _other_half_in_row(line: OcrLine, full: str, lines: Sequence[OcrLine]) -> bool:

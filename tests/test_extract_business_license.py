@@ -272,6 +272,29 @@ def test_half_read_spaced_labels() -> None:
     assert got["address"] == "浙江省宁波市北仑区建设一路965号"
 
 
+def test_label_halves_stacked_in_one_tall_box() -> None:
+    """名 and 类 (of 名 称, 类 型) read as one tall box ``名类``; 称 and 型 glued to values.
+
+    Seen on a license photographed 90° turned (verify case-7090): without the split the
+    enterprise name was not found.
+    """
+    stacked = OcrLine(
+        text="名类",
+        poly=[(93, 292), (128, 292), (128, 381), (93, 381)],
+        confidence=1.0,
+    )
+    lines = [
+        *header(),
+        stacked,
+        ln("称义乌市晟纳贸易股份有限公司", 184, 293),
+        ln("型 其他股份有限公司(非上市)", 183, 345),
+        *footer(),
+    ]
+    got = read(lines)
+    assert got["name"] == "义乌市晟纳贸易股份有限公司"
+    assert got["enterprise_type"] == "其他股份有限公司(非上市)"
+
+
 def test_overlapping_boxes_read_once() -> None:
     """Two overlapping boxes read the shared ``2`` twice; the value has it once."""
     lines = [*header(), ln("注册资本2", 684, 340, 28), ln("200万元人民币", 812, 340, 20), *footer()]
