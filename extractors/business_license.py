@@ -84,6 +84,8 @@ LABELS = (
 
 # Two-character labels are printed spaced out (名　　称); the OCR may lose one half.
 _HALVES = {"名": "名称", "称": "名称", "类": "类型", "型": "类型", "住": "住所", "所": "住所"}
+# Below this a one-character box beside a lone label half is that label's other half.
+_HALF_DOUBT = 0.6
 _HALF_LINE = re.compile(r"^\s*(\S)(?:\s+(\S.*))?$")
 
 # Digit look-alikes outside the USCC alphabet: the only reading that can be meant.
@@ -189,11 +191,15 @@ def _split_half_labels(lines: Sequence[OcrLine]) -> list[OcrLine]:
 
     ``称 义乌市…`` (名 lost) becomes a label box ``名称`` and a value box; a lone ``住``
     becomes ``住所`` — unless the other half stands in its own box in the same row, in
-    which case the layout reader joins the two halves itself.
+    which case the layout reader joins the two halves itself. A lone first half whose
+    second half was misread (``类`` … ``雨`` at 0.36 for 型) takes that box as its half.
     """
     out: list[OcrLine] = []
     lines = [piece for line in lines for piece in _unstack(line)]
+    misread = {id(h) for line in lines if (h := _misread_half(line, lines)) is not None}
     for line in lines:
+        if id(line) in misread:
+            continue
         m = _HALF_LINE.match(line.text)
         full = _HALVES.get(m.group(1)) if m else None
         if m is None or full is None or _other_half_in_row(line, full, lines):
@@ -208,6 +214,25 @@ def _split_half_labels(lines: Sequence[OcrLine]) -> list[OcrLine]:
             vx = x0 + (x1 - x0) * start / n
             out.append(_box(line, m.group(2), (vx, y0, x1, y1)))
     return out
+
+
+def _misread_half(line: OcrLine, lines: Sequence[OcrLine]) -> OcrLine | None:
+    """The box of a spaced label's second half read as another character, if any.
+
+    For a lone first half (``类``): one character, read with low confidence, within
+    four character widths to its right in the same row, is its half (``型``) misread.
+    """
+    text = line.text.strip()
+    full = _HALVES.get(text)
+    if full is None or text != full[0] or _other_half_in_row(line, full, lines):
+        return None
+    x1, cy, h = line.bbox[2], line.center[1], line.height
+    for o in lines:
+        t = o.text.strip()
+        near = 0 < o.bbox[0] - x1 < 4 * h and abs(o.center[1] - cy) < 0.6 * h
+        if near and len(t) == 1 and o.confidence < _HALF_DOUBT:
+            return o
+    return None
 
 
 def _unstack(line: OcrLine) -> list[OcrLine]:

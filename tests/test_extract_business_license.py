@@ -295,6 +295,21 @@ def test_label_halves_stacked_in_one_tall_box() -> None:
     assert got["enterprise_type"] == "其他股份有限公司(非上市)"
 
 
+def test_a_misread_second_half_of_a_spaced_label_is_not_the_value() -> None:
+    """类 … 型 with 型 read as 雨 at 0.36 (verify case-8091): the type has no 雨 in it."""
+    lines = [
+        *header(),
+        ln("名称", 93, 298), ln("宁波市图天科技股份有限公司", 225, 300),
+        ln("类", 92, 348), ln("雨", 183, 352, conf=0.36), ln("其他股份有限公司(非上市)", 226, 350),
+        *footer(),
+    ]  # fmt: skip
+    got = read(lines)
+    assert got["enterprise_type"] == "其他股份有限公司(非上市)"
+    # A confidently read character there is text, and stays.
+    lines[-len(footer()) - 2] = ln("雨", 183, 352, conf=0.99)
+    assert read(lines)["enterprise_type"].startswith("雨")
+
+
 def test_overlapping_boxes_read_once() -> None:
     """Two overlapping boxes read the shared ``2`` twice; the value has it once."""
     lines = [*header(), ln("注册资本2", 684, 340, 28), ln("200万元人民币", 812, 340, 20), *footer()]
