@@ -23,6 +23,10 @@ from docpipe.rules import Hit
 
 # A reading below this confidence may be wrong by a character: never call it a mismatch.
 DOUBT_BELOW = float(os.environ.get("DOCPIPE_DOUBT_BELOW", "0.90"))
+# Nor one with a character scored below this (where the engine scores characters): a
+# line's confidence is the mean of its characters', which one misread in a long line
+# hardly lowers (欧阳垫 for 欧阳垚 at 0.97).
+CHAR_DOUBT_BELOW = float(os.environ.get("DOCPIPE_CHAR_DOUBT_BELOW", "0.60"))
 
 
 class Outcome(Enum):
@@ -60,9 +64,15 @@ def outcome(filed: str, found: FieldValue | None, how: str = "text") -> Outcome:
         return Outcome.unread
     if norm_value(filed, how) == norm_value(found.value, how):
         return Outcome.equal
-    if found.confidence < DOUBT_BELOW:
+    if is_doubtful(found):
         return Outcome.doubtful
     return Outcome.different
+
+
+def is_doubtful(found: FieldValue) -> bool:
+    """The reading may be wrong by a character: its line, or one of its characters, is weak."""
+    weak_char = found.char_confidence is not None and found.char_confidence < CHAR_DOUBT_BELOW
+    return found.confidence < DOUBT_BELOW or weak_char
 
 
 def evidence(doc: Document, fv: FieldValue | None) -> list[Evidence]:
@@ -136,9 +146,9 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
             severity=Severity.warning,
             message=(
                 f"{check.source_zh}上的{check.what_zh}识别不确定（读为“{fv.value}”，"
-                f"置信度 {fv.confidence:.2f}），请人工核对 / the {check.what_en} on "
+                f"置信度 {_shown(fv)}），请人工核对 / the {check.what_en} on "
                 f"{check.source_en} was read as “{fv.value}” with low confidence "
-                f"({fv.confidence:.2f}): a person must look"
+                f"({_shown(fv)}): a person must look"
             ),
         )
     return Hit(
@@ -152,3 +162,15 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
             f"the {check.what_en} differs from {check.source_en}"
         ),
     )
+
+
+def _shown(fv: FieldValue) -> str:
+    """The confidence as the reviewer reads it: the weakest character's when that is lower.
+
+    >>> _shown(FieldValue(value="欧阳垫", confidence=0.97, char_confidence=0.41))
+    '0.41'
+    """
+    conf = fv.confidence
+    if fv.char_confidence is not None:
+        conf = min(conf, fv.char_confidence)
+    return f"{conf:.2f}"

@@ -63,6 +63,11 @@ class Span:
         return self.line.text[self.start : self.end]
 
     @property
+    def weakest(self) -> float:
+        """The lowest character confidence of this piece (the line's, without them)."""
+        return self.line.weakest(self.start, self.end)
+
+    @property
     def bbox(self) -> BBox:
         """Box of the piece, cut from the line's box in proportion to characters."""
         x0, y0, x1, y1 = self.line.bbox
@@ -90,6 +95,12 @@ class Hit:
         return min((s.line.confidence for s in self.spans if s.text.strip()), default=0.0)
 
     @property
+    def char_confidence(self) -> float | None:
+        """The weakest character of the value, where the engine scored characters."""
+        scored = [s.weakest for s in self.spans if s.text.strip() and s.line.char_confidences]
+        return round(min(scored), 4) if scored else None
+
+    @property
     def bbox(self) -> BBox | None:
         """Union of the value's pieces."""
         boxes = [s.bbox for s in self.spans if s.text.strip()]
@@ -113,6 +124,7 @@ class Hit:
             confidence=round(self.confidence if confidence is None else confidence, 4),
             bbox=_round(self.bbox),
             raw=self.raw,
+            char_confidence=self.char_confidence,
         )
 
 

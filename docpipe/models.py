@@ -162,6 +162,14 @@ class FieldValue(BaseModel):
     confidence: float = 1.0
     bbox: BBox | None = None
     raw: str | None = Field(default=None, description="OCR text the value was taken from.")
+    char_confidence: float | None = Field(
+        default=None,
+        description=(
+            "The weakest character of the value, where the engine scores characters. "
+            "``confidence`` is a line's mean: one misread character in a long line "
+            "hardly lowers it."
+        ),
+    )
 
 
 class Document(BaseModel):

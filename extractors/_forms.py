@@ -173,7 +173,10 @@ class Prose:
         conf = min((ln.confidence for ln in lines), default=0.0) * factor
         box = union(s.bbox for s in spans) if spans else None
         raw = " | ".join(ln.text for ln in lines)
-        return fv(self.text[start:end] if text is None else text, conf, box, raw)
+        out = fv(self.text[start:end] if text is None else text, conf, box, raw)
+        scored = [s.weakest for s in spans if s.text.strip() and s.line.char_confidences]
+        out.char_confidence = round(min(scored), 4) if scored else None
+        return out
 
 
 def find_date(text: str) -> tuple[str, int, int] | None:

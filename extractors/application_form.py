@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from docpipe.checkdigits import is_valid_id
-from docpipe.compare import DOUBT_BELOW
+from docpipe.compare import is_doubtful
 from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Turn, clean, level, read_fields
 from docpipe.models import FieldValue
@@ -304,10 +304,10 @@ def _read_again(
     where the cut-out row reads cleanly; the second reading stands only with the
     field's shape, agreed by two readings, and naming no printed label.
     """
-    if value.confidence >= DOUBT_BELOW and value.value and pattern.fullmatch(value.value):
+    if not is_doubtful(value) and value.value and pattern.fullmatch(value.value):
         return value
     again = _beside_value(region, hit, back, _shaped(pattern), again=True)
-    if again is None or again.confidence < DOUBT_BELOW:
+    if again is None or is_doubtful(again):
         return value
     return again.model_copy(update={"bbox": value.bbox or again.bbox})
 

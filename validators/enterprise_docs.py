@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from docpipe.compare import DOUBT_BELOW, Check, evidence, judge
+from docpipe.compare import Check, evidence, is_doubtful, judge
 from docpipe.models import Code, DocKind, Document, Enterprise, Severity
 from docpipe.normalize import LONG_TERM, is_long_term, norm_id, norm_text, parse_date, year_ends
 from docpipe.rules import Hit, RuleContext, rule
@@ -321,7 +321,7 @@ def _term_against(ctx: RuleContext, ent: Enterprise, doc: Document) -> Hit | Non
     ends = _long_term_ends(ent, doc)
     if parse_date(filed) in ends:
         return None
-    if fv is not None and printed and fv.confidence < DOUBT_BELOW:
+    if fv is not None and printed and is_doubtful(fv):
         return judge(_check(TERM, filed, doc))
     why_zh = "个体工商户营业执照未载营业期限（长期）" if unprinted else "营业执照营业期限为长期"
     why_en = (
@@ -397,7 +397,7 @@ def business_term_expired(ctx: RuleContext) -> Iterator[Hit]:
         if fv is not None and end is not None:
             if end >= ref:
                 return
-            if fv.confidence >= DOUBT_BELOW:
+            if not is_doubtful(fv):
                 read.append((doc, end))
     filed_end = parse_date(ent.business_term_to)
     if read:

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from docpipe.checkdigits import id_check_char, is_valid_id
-from docpipe.compare import DOUBT_BELOW, Check, Outcome, evidence, judge, norm_value, outcome
+from docpipe.compare import Check, Outcome, evidence, is_doubtful, judge, norm_value, outcome
 from docpipe.models import Code, Document, Person, Severity, Submission
 from docpipe.normalize import norm_id, norm_text, parse_date
 from docpipe.rules import Hit, RuleContext, rule
@@ -353,7 +353,7 @@ def auth_letter(ctx: RuleContext) -> Iterator[Hit]:
             )
         elif agent_id and not is_valid_id(norm_id(agent_id)):
             number = norm_id(agent_id)
-            doubtful = id_fv is not None and id_fv.confidence < DOUBT_BELOW
+            doubtful = id_fv is not None and is_doubtful(id_fv)
             expected = id_check_char(number[:17]) if re.fullmatch(r"\d{17}[\dX]", number) else None
             tail_zh = f"，校验位应为 {expected}" if expected else "，格式不符"
             tail_en = f": check character should be {expected}" if expected else ": malformed"

@@ -28,8 +28,21 @@ class OcrLine(BaseModel):
     confidence: float
     # True when the direction classifier found the crop upside down (before fixing it).
     flipped: bool = False
-    # Per-character confidences where the engine gives them (used for doubt, not verdicts).
+    # Per-character confidences where the engine gives them, one per character of
+    # ``text`` (used for doubt, not verdicts).
     char_confidences: list[float] | None = None
+
+    def weakest(self, start: int = 0, end: int | None = None) -> float:
+        """The lowest character confidence of ``text[start:end]``; the line's without them."""
+        confs = self.char_confidences
+        if confs is None or len(confs) != len(self.text):
+            return self.confidence
+        part = [
+            c
+            for c, ch in zip(confs[start:end], self.text[start:end], strict=True)
+            if not ch.isspace()
+        ]
+        return min(part, default=self.confidence)
 
     @property
     def bbox(self) -> BBox:

@@ -57,6 +57,9 @@ class RapidOcrEngine:
             # reported, not silently dropped); the cut only removes noise.
             "Global.text_score": min_score,
             "Det.box_thresh": box,
+            # Per-character scores: a line's score is their mean, which one misread
+            # character in a long line hardly lowers.
+            "Global.return_word_box": True,
             "EngineConfig.onnxruntime.intra_op_num_threads": n,
             "EngineConfig.onnxruntime.inter_op_num_threads": 1,
         }
@@ -64,7 +67,7 @@ class RapidOcrEngine:
         self.min_score = min_score
         self.threads = n
         # Part of the OCR cache key: another detector setting is another reading.
-        self.cache_tag = f"{self.name}-box{box:g}"
+        self.cache_tag = f"{self.name}-box{box:g}-chars"
         # Load the three models now, not on the first page.
         self._ocr._load_det_model()  # type: ignore[no-untyped-call]
         self._cls = self._ocr._load_cls_model()  # type: ignore[no-untyped-call]
@@ -95,9 +98,10 @@ class RapidOcrEngine:
             return []
         boxes = map_boxes_to_original(det.boxes, op_record, h, w)
         labels = cls.cls_res or [("0", 1.0)] * len(boxes)
+        words = rec.word_results or [None] * len(boxes)
         lines = []
-        for box, txt, score, (label, lscore) in zip(
-            boxes, rec.txts or (), rec.scores, labels, strict=False
+        for box, txt, score, (label, lscore), word in zip(
+            boxes, rec.txts or (), rec.scores, labels, words, strict=False
         ):
             text = txt.strip()
             if not text or score < self.min_score:
@@ -108,6 +112,7 @@ class RapidOcrEngine:
                     poly=[(float(x), float(y)) for x, y in box.tolist()],
                     confidence=float(score),
                     flipped="180" in label and lscore > self._cls.cls_thresh,
+                    char_confidences=_char_confidences(txt, word),
                 )
             )
         log.debug("rapidocr: %d lines in %.2fs", len(lines), time.perf_counter() - start)
@@ -126,8 +131,28 @@ class RapidOcrEngine:
             return []
         h, w = image.shape[:2]
         poly = [(0.0, 0.0), (float(w), 0.0), (float(w), float(h)), (0.0, float(h))]
+        words = rec.word_results or [None] * len(rec.txts or ())
         return [
-            OcrLine(text=str(t).strip(), poly=poly, confidence=float(sc))
-            for t, sc in zip(rec.txts or (), rec.scores or (), strict=False)
+            OcrLine(
+                text=str(t).strip(),
+                poly=poly,
+                confidence=float(sc),
+                char_confidences=_char_confidences(str(t), word),
+            )
+            for t, sc, word in zip(rec.txts or (), rec.scores or (), words, strict=False)
             if str(t).strip()
         ]
+
+
+def _char_confidences(txt: str, word: object) -> list[float] | None:
+    """The recogniser's score of each character of ``txt.strip()``, when it gave them.
+
+    rapidocr scores every decoded character (``WordInfo.confs``, one per character of
+    the raw text) and reports their mean as the line's score.
+    """
+    confs = getattr(word, "confs", None)
+    if not confs or len(confs) != len(txt):
+        return None
+    lead = len(txt) - len(txt.lstrip())
+    n = len(txt.strip())
+    return [round(float(c), 4) for c in confs[lead : lead + n]]
