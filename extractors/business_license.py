@@ -17,9 +17,7 @@ Fields that have no label of their own are found by what they look like:
 - the issue date: the date line nearest the lower right corner (under the red seal)
   that is not 成立日期 or 营业期限.
 - the registration authority: after 登记机关 when printed there, else from the seal's
-  arc when the OCR read it as a whole authority name, else from the seal's arc as
-  unrolled and read by ``docpipe.seal`` (``Region.seal_texts``; the seal's box is the
-  evidence); otherwise ``None`` — never guessed.
+  arc (``extractors._authority``; the seal's box is the evidence).
 """
 
 from __future__ import annotations
@@ -35,7 +33,7 @@ from docpipe.layout import Hit, Label, Span, clean, level, read_fields, rows, un
 from docpipe.models import BBox, DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, is_long_term, norm_date
 from docpipe.ocr.base import OcrLine
-from docpipe.seal import MIN_CONFIDENCE, SealText, authority_text
+from extractors._authority import printed_authority, seal_authority
 
 # Classification cues. 统一社会信用代码 and 法定代表人 are also printed on the
 # application form and the authorization letter, so they weigh little; the title, the
@@ -97,10 +95,6 @@ _A = re.escape(USCC_ALPHABET)
 _USCC_SHAPE = re.compile(rf"[1-9ANY][{_A}]\d{{6}}[{_A}]{{10}}")
 _DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
 _DATE_DIGITS = str.maketrans({"O": "0", "o": "0", "〇": "0", "I": "1", "l": "1", "|": "1"})
-_AUTHORITY = re.compile(r"[\u4e00-\u9fff（）()]{2,}(市场监督管理局|工商行政管理局|行政审批局)")
-# A name read off the seal's arc counts only when it starts at a province or city: a
-# partial arc (西湖区市场监督管理局, its 杭州市 lost) would be a wrong value.
-_WHOLE_AUTHORITY = re.compile(r"[^区县市省]{2,6}?(省|市|自治区|州|盟)")
 _CORRECTED_PENALTY = 0.9
 _LEAD = " \t:：;；,，.。、|"  # punctuation the OCR leaves between a label and its value
 
@@ -132,7 +126,8 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
             out["business_term_from"] = term.value(start)
         if end is not None:
             out["business_term_to"] = term.value(end)
-    out["registration_authority"] = _authority(lines, hits, region.ocr.height)
+    used = {id(s.line) for h in hits.values() for s in h.spans}
+    out["registration_authority"] = printed_authority(lines, hits, used, region.ocr.height)
     issue = _issue_date(lines, hits, region.ocr.width, region.ocr.height)
     if issue is not None:
         out["issue_date"] = issue
@@ -140,7 +135,9 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
         fv.bbox = back.box(fv.bbox)
     if not out["registration_authority"].value:
         # Read off the seal in the page's own frame: no deskew to undo.
-        out["registration_authority"] = _seal_authority(region.seal_texts)
+        code = out.get("credit_code")
+        valid = code.value if code and code.value and is_valid_uscc(code.value) else None
+        out["registration_authority"] = seal_authority(region.seal_texts, valid)
     return out
 
 
@@ -421,39 +418,3 @@ def _adjacent_groups(row: list[OcrLine]) -> list[list[OcrLine]]:
         if b.bbox[0] - a.bbox[2] < 2 * max(a.height, b.height):
             groups.append([a, b])
     return groups
-
-
-# --------------------------------------------------------------------------- authority
-
-
-def _authority(lines: Sequence[OcrLine], hits: dict[str, Hit], height: float) -> FieldValue:
-    """After 登记机关, else a whole authority name read from the seal; else ``None``."""
-    hit = hits.get("registration_authority")
-    if hit is not None:
-        text = _compact(hit.text)
-        if _AUTHORITY.fullmatch(text):
-            return hit.value(text)
-    used = {id(s.line) for h in hits.values() for s in h.spans}
-    for line in lines:
-        text = _compact(line.text)
-        if id(line) in used or line.center[1] < height / 2:
-            continue
-        if _AUTHORITY.fullmatch(text) and _WHOLE_AUTHORITY.match(text):
-            return FieldValue(
-                value=text,
-                confidence=round(line.confidence, 4),
-                bbox=tuple(round(v) for v in line.bbox),
-                raw=line.text,
-            )
-    return FieldValue(value=None, confidence=0.0)
-
-
-def _seal_authority(texts: Sequence[SealText]) -> FieldValue:
-    """The first seal text shaped like a whole authority name; else ``None``."""
-    for seal in texts:
-        text = authority_text(seal.text)
-        if text and seal.confidence >= MIN_CONFIDENCE and _WHOLE_AUTHORITY.match(text):
-            return FieldValue(
-                value=text, confidence=seal.confidence, bbox=seal.bbox, raw=f"seal: {seal.raw}"
-            )
-    return FieldValue(value=None, confidence=0.0)

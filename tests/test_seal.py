@@ -170,3 +170,47 @@ def test_committed_license_authority_read_exactly(rapid_engine) -> None:  # type
     assert fv.value == want
     x0, y0, *_ = fv.bbox or (0, 0, 0, 0)
     assert x0 > page.shape[1] / 2 and y0 > page.shape[0] / 2  # the seal at the lower right
+
+
+# ------------------------------------------------------------ the authority from a poor arc reading
+
+
+def _seal_text(text: str, conf: float) -> SealText:
+    return SealText(text=text, confidence=conf, bbox=(900, 700, 1080, 880), raw=text)
+
+
+@pytest.mark.parametrize(
+    ("reading", "code", "want"),
+    [
+        # A degraded photo: two characters of the arc misread; the code's division (330784,
+        # 永康市) names the regulator, and the reading holds 8 of its 10 characters.
+        ("永康市市场监督龍造局", "91330784683526801D", "永康市市场监督管理局"),
+        ("宁渡市北仑区市场基籍普理局", "92330206166893646P", "宁波市北仑区市场监督管理局"),
+        # Too little of the name read: not guessed.
+        ("干波市花仑区市场路重厘路", "92330206166893646P", None),
+        # An authority with a name of its own for that division: not replaced.
+        ("杭州市高新区（滨江）市场监督管理局", "91330108892182275P", None),
+        # No credit code read: nothing to match against.
+        ("永康市市场监督龍造局", None, None),
+    ],
+    ids=["yongkang", "beilun", "too-poor", "own-name", "no-code"],
+)
+def test_a_poor_arc_reading_is_matched_to_the_credit_codes_division(
+    reading: str, code: str | None, want: str | None
+) -> None:
+    from extractors._authority import seal_authority
+
+    got = seal_authority([_seal_text(reading, 0.74)], code)
+    assert got.value == want
+    if want is not None:
+        assert got.confidence < 0.9  # shown as a doubt: it rests on a partial reading
+        assert got.raw == f"seal: {reading}" and got.bbox == (900, 700, 1080, 880)
+
+
+def test_a_whole_confident_arc_reading_stands_as_read() -> None:
+    from extractors._authority import seal_authority
+
+    got = seal_authority(
+        [_seal_text("杭州市高新区（滨江）市场监督管理局", 0.98)], "91330108892182275P"
+    )
+    assert got.value == "杭州市高新区（滨江）市场监督管理局" and got.confidence == 0.98

@@ -1,0 +1,161 @@
+"""The license's registration authority (登记机关): printed text, or the seal's arc.
+
+A license prints its registration authority only along the upper arc of the red seal
+at its lower right (older ones also after 登记机关). In order:
+
+1. text after 登记机关, or a whole authority name read as a line in the lower half;
+2. the seal's arc, unrolled and read (``docpipe.seal``), when that reading is a whole
+   authority name at ``seal.MIN_CONFIDENCE`` or more;
+3. the seal's arc read less well, matched against the names the license's own credit
+   code allows. Characters 3–8 of a credit code are the administrative division
+   (GB/T 2260) of the authority that registered the enterprise, so the authority is
+   that division's market regulator: ``<市><区>市场监督管理局`` for a district,
+   ``<县级市 / 县>市场监督管理局`` for a county. The division's names come from
+   python-stdnum's table (``cn/loc``). A candidate stands only when the arc's reading
+   holds most of its characters in order (``MIN_LIKENESS``) and clearly more than any
+   other candidate's; its confidence says how much (a doubt in the report), and the
+   arc's reading stays in ``raw``. A division whose authority has a name of its own
+   (杭州市高新区（滨江）市场监督管理局) is not guessed: it stays unread unless step 2
+   read it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from difflib import SequenceMatcher
+from functools import cache
+
+from docpipe.layout import Hit, clean
+from docpipe.models import FieldValue
+from docpipe.ocr.base import OcrLine
+from docpipe.seal import MIN_CONFIDENCE, SealText, authority_text
+
+_AUTHORITY = re.compile(r"[\u4e00-\u9fff（）()]{2,}(市场监督管理局|工商行政管理局|行政审批局)")
+# A name read off the seal's arc counts only when it starts at a province or city: a
+# partial arc (西湖区市场监督管理局, its 杭州市 lost) would be a wrong value.
+_WHOLE_AUTHORITY = re.compile(r"[^区县市省]{2,6}?(省|市|自治区|州|盟)")
+REGULATOR = "市场监督管理局"
+# Share of a candidate's characters the arc's reading must hold, in order
+# (SequenceMatcher ratio), and by how much the best candidate must beat the next.
+# Measured on the 107 licenses of bench/accuracy.py's work set: of the 61 arcs not read
+# whole and confident, 0.65 / 0.1 names 16 right and none wrong (0.55 the same 16;
+# 0.7 only 14); the other 45 hold too little of any candidate.
+MIN_LIKENESS, MARGIN = 0.65, 0.1
+MAX_LENGTH_GAP = 2
+
+
+def printed_authority(
+    lines: Sequence[OcrLine], hits: dict[str, Hit], used: set[int], height: float
+) -> FieldValue:
+    """After 登记机关, else a whole authority name on a line of the lower half; else none."""
+    hit = hits.get("registration_authority")
+    if hit is not None:
+        text = _compact(hit.text)
+        if _AUTHORITY.fullmatch(text):
+            return hit.value(text)
+    for line in lines:
+        text = _compact(line.text)
+        if id(line) in used or line.center[1] < height / 2:
+            continue
+        if _AUTHORITY.fullmatch(text) and _WHOLE_AUTHORITY.match(text):
+            return FieldValue(
+                value=text,
+                confidence=round(line.confidence, 4),
+                bbox=tuple(round(v) for v in line.bbox),
+                raw=line.text,
+            )
+    return FieldValue(value=None, confidence=0.0)
+
+
+def _compact(text: str) -> str:
+    """The name as printed (full-width brackets kept), without whitespace or punctuation."""
+    return re.sub(r"\s+", "", text).lstrip(" \t:：;；,，.。、|")
+
+
+def seal_authority(texts: Sequence[SealText], credit_code: str | None) -> FieldValue:
+    """The authority read off the seal: a whole name, else the credit code's candidate."""
+    for seal in texts:
+        text = authority_text(seal.text)
+        if text and seal.confidence >= MIN_CONFIDENCE and _WHOLE_AUTHORITY.match(text):
+            return FieldValue(
+                value=text, confidence=seal.confidence, bbox=seal.bbox, raw=f"seal: {seal.raw}"
+            )
+    names = candidates(credit_code) if credit_code else []
+    for seal in texts:
+        got = closest(clean(seal.text), names)
+        if got is not None:
+            name, likeness = got
+            return FieldValue(
+                value=name,
+                confidence=round(min(seal.confidence, likeness), 4),
+                bbox=seal.bbox,
+                raw=f"seal: {seal.raw}",
+            )
+    return FieldValue(value=None, confidence=0.0)
+
+
+def closest(reading: str, names: Sequence[str]) -> tuple[str, float] | None:
+    """The candidate the reading matches, and how well; ``None`` when none clearly does.
+
+    >>> closest("永康市市场监督龍造局", ["永康市市场监督管理局", "金华市市场监督管理局"])
+    ('永康市市场监督管理局', 0.8)
+    >>> closest("干波市花仑区市场路重厘路", ["宁波市北仑区市场监督管理局"]) is None
+    True
+    >>> closest("杭州市高新区（滨江）市场监督管理局", ["杭州市滨江区市场监督管理局"]) is None
+    True
+    """
+    # A reading much longer or shorter than a candidate names another authority (杭州市
+    # 高新区（滨江）… for the 滨江区 division), however many characters they share.
+    scored = sorted(
+        (
+            (SequenceMatcher(None, reading, n).ratio(), n)
+            for n in names
+            if reading and abs(len(reading) - len(n)) <= MAX_LENGTH_GAP
+        ),
+        reverse=True,
+    )
+    if not scored or scored[0][0] < MIN_LIKENESS:
+        return None
+    if len(scored) > 1 and scored[0][0] - scored[1][0] < MARGIN:
+        return None
+    return scored[0][1], round(scored[0][0], 4)
+
+
+def candidates(credit_code: str) -> list[str]:
+    """The market regulators a credit code's division allows (GB/T 2260 via python-stdnum).
+
+    >>> candidates("91330784683526801D")
+    ['永康市市场监督管理局', '金华市市场监督管理局']
+    >>> candidates("91330106520175103Q")[0]
+    '杭州市西湖区市场监督管理局'
+    """
+    division = credit_code[2:8]
+    if not division.isdigit():
+        return []
+    county, prefecture = _place(division), _place(division[:4] + "00")
+    out: list[str] = []
+    if county and county != "市辖区" and division[4:] != "00":
+        if county.endswith("区") and prefecture:
+            out.append(prefecture + county + REGULATOR)
+        else:
+            out.append(county + REGULATOR)
+    if prefecture:
+        out.append(prefecture + REGULATOR)
+    return out
+
+
+@cache
+def _place(division: str) -> str | None:
+    """The current name of a GB/T 2260 division (``[1992-]永康市`` → 永康市), or ``None``."""
+    from stdnum import numdb
+
+    info = {k: v for _, props in numdb.get("cn/loc").info(division) for k, v in props.items()}
+    names = info.get("county", "")
+    if not names:
+        return None
+    for name in names.split(","):
+        m = re.fullmatch(r"(?:\[(\d*)-(\d*)\])?(.+)", name)
+        if m and not m.group(2):  # no end year: still in use
+            return m.group(3)
+    return None
