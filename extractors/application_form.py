@@ -20,7 +20,7 @@ from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Turn, clean, level, read_fields
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
-from docpipe.ocr.base import OcrLine
+from extractors._beside import BESIDE, beside_value
 from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
 from extractors._ticks import INFERRED, Option, find_options, ticked, ticked_by_pixels
 
@@ -66,8 +66,6 @@ ID_TYPES = ("居民身份证", "护照", "港澳居民来往内地通行证", "�
 # How far right of a label whose value the page OCR did not detect the row is read
 # again, in line heights: the value column of the form's table starts 5–6 heights on.
 BESIDE_REACH = 11.0
-# Confidence factor for a value read beside its label on a second look.
-BESIDE = 0.95
 
 
 def _text(hit: Hit) -> str:
@@ -100,7 +98,8 @@ def _choice(
     """An option field (device type, gender): the ticked one when several are printed."""
     if hit is None:
         return None
-    if not hit.spans and (v := _beside_value(region, hit, back, _option_in(options))):
+    parse = _option_in(options)
+    if not hit.spans and (v := beside_value(region, hit, back, parse, reach=BESIDE_REACH)):
         return v
     lines = list({id(s.line): s.line for s in hit.spans}.values())
     ids = {id(ln) for ln in lines}
@@ -116,70 +115,6 @@ def _choice(
     if found:
         return hit.value(found[0].code)
     return _loose_device(hit) if options is DEVICES else _unread(hit)
-
-
-def _beside(
-    region: Region, hit: Hit | None, back: Turn, *, again: bool = False
-) -> tuple[str, float] | None:
-    """What a second look reads right of a label that has no value on the page's OCR.
-
-    The detector can miss a short value (``IC卡`` in its cell); the label's row is cut
-    out wider and read again (``Region.reread``). The text after the label that most
-    readings agree on, with its best confidence; ``None`` without two agreeing readings.
-    ``again``: also when a value was read, if it stands in the label's row (a doubtful
-    reading of the cell beside the label is read once more).
-    """
-    if hit is None or region.reread is None:
-        return None
-    if hit.spans and not (again and _on_label_row(hit)):
-        return None
-    x0, y0, x1, y1 = hit.label_bbox
-    poly = [back.point(p) for p in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
-    label = OcrLine(text="", poly=poly, confidence=1.0)
-    votes: dict[str, list[float]] = {}
-    for reading in region.reread(label, BESIDE_REACH):
-        text = clean(reading.text)
-        for variant in sorted(hit.label.variants, key=len, reverse=True):
-            if text.startswith(variant):
-                text = text[len(variant) :]
-                break
-        text = text.lstrip(":：|")
-        if text:
-            votes.setdefault(text, []).append(reading.confidence)
-    if not votes:
-        return None
-    text, confs = max(votes.items(), key=lambda kv: (len(kv[1]), max(kv[1])))
-    if len(confs) < 2:
-        return None
-    return text, max(confs) * BESIDE
-
-
-def _on_label_row(hit: Hit) -> bool:
-    """Every piece of the value stands in the label's row (not under it)."""
-    _, ly0, _, ly1 = hit.label_bbox
-    for s in hit.spans:
-        _, y0, _, y1 = s.bbox
-        if min(ly1, y1) - max(ly0, y0) < 0.5 * min(ly1 - ly0, y1 - y0):
-            return False
-    return True
-
-
-def _beside_value(
-    region: Region,
-    hit: Hit | None,
-    back: Turn,
-    parse: Callable[[str], str | None],
-    *,
-    again: bool = False,
-) -> FieldValue | None:
-    """A value read beside its label on a second look, when ``parse`` accepts its shape."""
-    got = _beside(region, hit, back, again=again)
-    if got is None or hit is None:
-        return None
-    value = parse(got[0])
-    if value is None:
-        return None
-    return fv(value, got[1], back.box(hit.label_bbox), got[0])
 
 
 def _option_in(options: tuple[tuple[str, tuple[str, ...]], ...]) -> Callable[[str], str | None]:
@@ -236,6 +171,10 @@ def _sign_date(region: Region, hit: Hit | None) -> FieldValue | None:
         return None
     iso, s, e = found
     return prose.value(s, e, iso)
+
+
+def _listed_type(text: str) -> str | None:
+    return text if text in ID_TYPES else None
 
 
 def _valid_id(text: str) -> str | None:
@@ -306,7 +245,7 @@ def _read_again(
     """
     if not is_doubtful(value) and value.value and pattern.fullmatch(value.value):
         return value
-    again = _beside_value(region, hit, back, _shaped(pattern), again=True)
+    again = beside_value(region, hit, back, _shaped(pattern), reach=BESIDE_REACH, again=True)
     if again is None or is_doubtful(again):
         return value
     return again.model_copy(update={"bbox": value.bbox or again.bbox})
@@ -350,7 +289,7 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
     if (h := hits.get("enterprise_name")) and h.spans:
         value = _shape_checked(_doubt_if_overlapped(region, h, h.value(_text(h))), _ENTERPRISE)
         out["enterprise_name"] = _read_again(region, h, back, value, _ENTERPRISE)
-    elif v := _beside_value(region, h, back, _shaped(_ENTERPRISE)):
+    elif v := beside_value(region, h, back, _shaped(_ENTERPRISE), reach=BESIDE_REACH):
         out["enterprise_name"] = v
     if (h := hits.get("credit_code")) and h.spans:
         code, factor = code_value(h.text)
@@ -358,16 +297,16 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
     if (h := hits.get("operator_name")) and h.spans:
         value = _shape_checked(h.value(_text(h)), _CJK_NAME)
         out["operator_name"] = _read_again(region, h, back, value, _CJK_NAME)
-    elif v := _beside_value(region, h, back, _shaped(_CJK_NAME)):
+    elif v := beside_value(region, h, back, _shaped(_CJK_NAME), reach=BESIDE_REACH):
         out["operator_name"] = v
     if (h := hits.get("operator_id_type")) and h.spans:
         out["operator_id_type"] = _id_type(h)
-    elif v := _beside_value(region, h, back, lambda t: t if t in ID_TYPES else None):
+    elif v := beside_value(region, h, back, _listed_type, reach=BESIDE_REACH):
         out["operator_id_type"] = v
     if (h := hits.get("operator_id_number")) and h.spans:
         number, factor = id_value(h.text)
         out["operator_id_number"] = h.value(number, h.confidence * factor)
-    elif v := _beside_value(region, h, back, _valid_id) or _lone_id(region, out):
+    elif v := beside_value(region, h, back, _valid_id, reach=BESIDE_REACH) or _lone_id(region, out):
         out["operator_id_number"] = v
     if (v := _choice(region, hits.get("operator_gender"), GENDERS, back)) is not None:
         out["operator_gender"] = v

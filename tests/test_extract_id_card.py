@@ -424,3 +424,24 @@ def test_tilted_photo_rows_level(degrees: float) -> None:
     page = OcrPage(width=1000, height=630, lines=back, skew=degrees)
     got = values(extract_back(Region("card.jpg", 1, back, page, None, DocKind.id_card_back)))
     assert got["issuing_authority"] == "杭州市公安局西湖分局"
+
+
+def _rereads(*texts: str) -> Any:
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        assert 3 < reach < 10  # short of the portrait
+        assert line.bbox[0] == 60  # the label's row
+        return [OcrLine(text=t, poly=line.poly, confidence=0.99) for t in texts]
+
+    return reread
+
+
+def test_a_name_the_detector_missed_is_read_beside_its_label() -> None:
+    """Generated case 5074 (clean): 冯斌 not detected beside 姓名; the row reads it."""
+    reg = region(front_lines(name=[ln("姓名", 60, 70)]))
+    assert "name" not in extract_front(reg)
+    reg.reread = _rereads("姓名冯斌", "姓名冯斌", "姓名冯")
+    got = extract_front(reg)["name"]
+    assert got.value == "冯斌" and got.raw == "冯斌" and got.bbox is not None
+    # A second reading that runs into another label is not a name.
+    reg.reread = _rereads("姓名性别", "姓名性别")
+    assert "name" not in extract_front(reg)
