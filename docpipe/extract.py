@@ -8,7 +8,7 @@ classifier weighs to decide that a region is of its kind.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -43,7 +43,7 @@ class Region:
     # Reads a line of the page again from its pixels, reaching further right by the
     # given number of line heights (``docpipe.reread.Rereader.read``); None for a page
     # read from its text layer.
-    reread: Callable[[OcrLine, float], list[OcrLine]] | None = None
+    reread: Callable[[OcrLine, float], Iterable[OcrLine]] | None = None
 
     @property
     def text(self) -> str:

@@ -173,3 +173,18 @@ def age_on(birth: date, day: date) -> int:
     if (day.month, day.day) < (birth.month, birth.day):
         years -= 1
     return years
+
+
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance: characters inserted, deleted or changed to make ``a`` into ``b``.
+
+    >>> edit_distance("创宏嘉（宁波）贸易", "创宏嘉宁波）贸易"), edit_distance("abc", "abc")
+    (1, 0)
+    """
+    prev = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        cur = [i]
+        for j, y in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
+        prev = cur
+    return prev[-1]

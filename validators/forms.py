@@ -27,7 +27,7 @@ import numpy as np
 from docpipe.checkdigits import id_check_char, is_valid_id
 from docpipe.compare import Check, Outcome, evidence, is_doubtful, judge, norm_value, outcome
 from docpipe.models import Code, Document, Person, Severity, Submission
-from docpipe.normalize import norm_id, norm_text, parse_date
+from docpipe.normalize import edit_distance, norm_id, norm_text, parse_date
 from docpipe.rules import Hit, RuleContext, rule
 
 _FORM_ZH, _FORM_EN = "申请书", "the application form"
@@ -81,21 +81,6 @@ _EQUAL: dict[str, Callable[[str, str], bool]] = {
     "mobile": _same_digits,
     "device_number": _same_digits,
 }
-
-
-def _misread(a: str, b: str) -> int:
-    """Edit distance (insertions, deletions, substitutions) between two short strings.
-
-    >>> _misread("创宏嘉（宁波）贸易", "创宏嘉宁波）贸易"), _misread("abc", "abc")
-    (1, 0)
-    """
-    prev = list(range(len(b) + 1))
-    for i, x in enumerate(a, 1):
-        cur = [i]
-        for j, y in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
-        prev = cur
-    return prev[-1]
 
 
 def _value(doc: Document, name: str) -> str | None:
@@ -308,7 +293,7 @@ def _letter_enterprise(sub: Submission, letter: Document) -> Hit | None:
         fv = letter.fields.get(doc_field)
         if result is Outcome.doubtful and fv is not None and fv.value:
             a, b = norm_value(filed, how), norm_value(fv.value, how)
-            if _misread(a, b) <= max(2, len(a) // 6):
+            if edit_distance(a, b) <= max(2, len(a) // 6):
                 return None
     result, path, filed, doc_field, how, zh, en = results[0]
     return judge(Check(path, filed, letter, doc_field, zh, en, _LETTER_ZH, _LETTER_EN, how))
