@@ -36,6 +36,11 @@ def beside(
     if hit.spans and not (again and on_label_row(hit)):
         return None
     x0, y0, x1, y1 = hit.label_bbox
+    if hit.spans:
+        # Read as far as the first reading went, and a little more: a long name cut
+        # short would still have the shape of a name.
+        end = max(s.bbox[2] for s in hit.spans)
+        reach = max(reach, (end - x1) / max(y1 - y0, 1.0) + 1.5)
     poly = [back.point(p) for p in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
     label = OcrLine(text="", poly=poly, confidence=1.0)
     votes: dict[str, list[float]] = {}

@@ -499,3 +499,20 @@ def test_an_undetected_name_is_read_beside_its_label() -> None:
     assert "operator_name" not in extract_application_form(reg)
     reg.reread = _rereads("持卡人姓名冯斌", "持卡人姓名冯斌")
     assert extract_application_form(reg)["operator_name"].value == "冯斌"
+
+
+def test_a_long_doubtful_name_is_read_again_to_its_end() -> None:
+    """A cut as short as the options' would end a long name early: 瑞安禾(义乌)进出口有."""
+    asked: list[float] = []
+    name = "瑞安禾（义乌）进出口有限公司"
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(reach)
+        text = "企业名称" + (name if reach > 16 else name[:10])
+        return [OcrLine(text=text, poly=line.poly, confidence=0.98)] * 2
+
+    reg = region(_rows_with("企业名称", name.replace("禾", "未"), conf=0.7))
+    reg.reread = reread
+    got = extract_application_form(reg)["enterprise_name"]
+    assert asked and min(asked) > 16
+    assert norm_text(got.value or "") == norm_text(name)
