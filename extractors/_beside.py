@@ -9,12 +9,14 @@ field's parser accepts its shape.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 
 from docpipe.extract import Region
 from docpipe.layout import Hit, Turn, clean
 from docpipe.models import FieldValue
 from docpipe.ocr.base import OcrLine
+from docpipe.reread import dates_in
 from extractors._forms import fv
 
 # Confidence factor for a value read beside its label on a second look.
@@ -91,3 +93,32 @@ def beside_value(
     if value is None:
         return None
     return fv(value, got[1], hit.label_bbox, got[0])
+
+
+# A date with a character lost or misread (202年09月16日, 2025年0i月16日, 202S年11月22日).
+_PARTIAL_DATE = re.compile(r"[0-9A-Za-z]{2,4}年[0-9A-Za-z]{0,2}月[0-9A-Za-z]{0,2}")
+
+
+def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldValue | None:
+    """A date the page OCR misread, from its line read again; ``lines`` best first.
+
+    Under a seal's ring the page OCR can drop a digit of a year (``202年09月16日``) at
+    full confidence; the cut-out line, in its original colours, reads whole. The first
+    line shaped like a broken date whose second readings all give one and the same
+    valid date gives it; any disagreement leaves the field unread.
+    """
+    if region.reread is None:
+        return None
+    for line in lines:
+        text = clean(line.text)
+        if not _PARTIAL_DATE.search(text) or dates_in(text):
+            continue
+        page_line = line.model_copy(update={"poly": [back.point(p) for p in line.poly]})
+        readings = list(region.reread(page_line, 0.0))
+        found = {d for r in readings for d in dates_in(r.text)}
+        if len(found) != 1 or any(not dates_in(r.text) for r in readings):
+            continue
+        (value,) = found
+        conf = min(r.confidence for r in readings) * BESIDE
+        return fv(value, conf, line.bbox, " | ".join(dict.fromkeys(r.text for r in readings)))
+    return None

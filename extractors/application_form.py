@@ -20,7 +20,7 @@ from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Turn, clean, level, read_fields
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
-from extractors._beside import BESIDE, beside_value
+from extractors._beside import BESIDE, beside_value, date_again
 from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
 from extractors._ticks import INFERRED, Option, find_options, ticked, ticked_by_pixels
 
@@ -322,7 +322,8 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
         out["device_number"] = h.value(digits, h.confidence * (1.0 if clean_digits else DOUBT))
     if (v := _application_type(region, back)) is not None:
         out["application_type"] = v
-    if (v := _sign_date(region, hits.get("sign_date"))) is not None:
+    signed = _sign_date(region, hits.get("sign_date"))
+    if (v := signed or date_again(region, region.lines[::-1], back)) is not None:
         out["sign_date"] = v
     if "sign_date" in out and out["sign_date"].value:
         out["sign_date"].value = norm_date(out["sign_date"].value)

@@ -17,8 +17,9 @@ from __future__ import annotations
 import re
 
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, read_fields
+from docpipe.layout import Hit, Label, Turn, read_fields
 from docpipe.models import FieldValue
+from extractors._beside import date_again
 from extractors._forms import DOUBT, Prose, code_value, find_date, id_value, overlapped
 
 LABELS = (
@@ -165,6 +166,7 @@ def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
     m = MATTER_RE.search(prose.text, agent.end() if agent else 0)
     if m is not None:
         out["matter"] = prose.value(m.start("matter"), m.end("matter"))
-    if (v := _sign_date(region, hits.get("sign_date"), prose)) is not None:
+    signed = _sign_date(region, hits.get("sign_date"), prose)
+    if (v := signed or date_again(region, region.lines[::-1], Turn())) is not None:
         out["sign_date"] = v
     return out

@@ -34,6 +34,7 @@ from docpipe.models import BBox, DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, is_long_term, norm_date
 from docpipe.ocr.base import OcrLine
 from extractors._authority import printed_authority, seal_authority
+from extractors._beside import date_again
 
 # Classification cues. 统一社会信用代码 and 法定代表人 are also printed on the
 # application form and the authorization letter, so they weigh little; the title, the
@@ -129,6 +130,9 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
     used = {id(s.line) for h in hits.values() for s in h.spans}
     out["registration_authority"] = printed_authority(lines, hits, used, region.ocr.height)
     issue = _issue_date(lines, hits, region.ocr.width, region.ocr.height)
+    if issue is None:
+        near = _by_corner(lines, region.ocr.width, region.ocr.height)
+        issue = date_again(region, near, back)
     if issue is not None:
         out["issue_date"] = issue
     for fv in out.values():
@@ -409,6 +413,12 @@ def _issue_date(
         bbox=(round(b[0]), round(b[1]), round(b[2]), round(b[3])),
         raw=" | ".join(ln.text for ln in group),
     )
+
+
+def _by_corner(lines: Sequence[OcrLine], width: float, height: float) -> list[OcrLine]:
+    """The lines of the page's lower half, nearest the lower right corner first."""
+    low = [ln for ln in lines if ln.center[1] > height / 2]
+    return sorted(low, key=lambda ln: math.hypot(width - ln.bbox[2], height - ln.bbox[3]))
 
 
 def _adjacent_groups(row: list[OcrLine]) -> list[list[OcrLine]]:

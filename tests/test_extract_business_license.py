@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -420,3 +421,24 @@ def test_hand_built_license_is_classified_as_license() -> None:
 def test_registration_authority_from_the_seal_only_when_whole(arc: str, want: str | None) -> None:
     """The seal's arc read as one line counts only when the whole name is there."""
     assert read([*company(), ln(arc, 760, 700, 20)])["registration_authority"] == want
+
+
+def _rereading(*texts: str) -> Callable[[OcrLine, float], list[OcrLine]]:
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        assert reach == 0.0 and "年" in line.text
+        return [OcrLine(text=t, poly=line.poly, confidence=0.99) for t in texts]
+
+    return reread
+
+
+def test_an_issue_date_with_a_digit_lost_under_the_seal_is_read_again() -> None:
+    """Generated case 5033: the ring took a digit, 202年09月16日 at confidence 1.0."""
+    lines = [*company()[:-3], *footer("202年09月16日")]
+    reg = region(lines)
+    assert "issue_date" not in extract_business_license(reg)
+    reg.reread = _rereading("2024年09月16日", "2024年09月16日")
+    got = extract_business_license(reg)["issue_date"]
+    assert got.value == "2024-09-16" and got.raw == "2024年09月16日" and got.bbox is not None
+    # Second readings that disagree leave it unread: no guess between 2024 and 2021.
+    reg.reread = _rereading("2024年09月16日", "2021年09月16日")
+    assert "issue_date" not in extract_business_license(reg)

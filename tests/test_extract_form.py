@@ -516,3 +516,14 @@ def test_a_long_doubtful_name_is_read_again_to_its_end() -> None:
     got = extract_application_form(reg)["enterprise_name"]
     assert asked and min(asked) > 16
     assert norm_text(got.value or "") == norm_text(name)
+
+
+def test_a_misread_sign_date_is_read_again() -> None:
+    """Generated case 5095: 申请日期：2025年0i月16日 (an i for a 1)."""
+    lines = [*table(ROWS), ln("申请日期：2025年0i月16日", 600, 900)]
+    reg = region(lines)
+    assert "sign_date" not in extract_application_form(reg)
+    reg.reread = lambda line, reach: (
+        [OcrLine(text="申请日期：2025年01月16日", poly=line.poly, confidence=0.97)] * 2
+    )
+    assert extract_application_form(reg)["sign_date"].value == "2025-01-16"
