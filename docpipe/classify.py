@@ -10,8 +10,10 @@ and the back's on the other (``split_id_sides``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
+from docpipe.checkdigits import is_valid_id
 from docpipe.extract import ExtractorSpec, Region, load_extractors
 from docpipe.layout import clean, union
 from docpipe.models import DocKind
@@ -52,6 +54,18 @@ def _has(line: OcrLine, cues: Sequence[str]) -> bool:
     return any(c in t for c in cues)
 
 
+_ID_NUMBER = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9Xx])")
+
+
+def _holds_id_number(line: OcrLine) -> bool:
+    """A valid ID number: printed on the front only.
+
+    It is read even where the labels are not (a blurred photo where 性别 reads 修科 and
+    公民身份号码 reads 公号).
+    """
+    return any(is_valid_id(m.group(0).upper()) for m in _ID_NUMBER.finditer(clean(line.text)))
+
+
 def _empty_bands(lines: Sequence[OcrLine], axis: int) -> list[tuple[float, float]]:
     """Intervals along ``axis`` (0: x, 1: y) that no line covers, between the lines."""
     spans = sorted((ln.bbox[axis], ln.bbox[axis + 2]) for ln in lines)
@@ -78,7 +92,7 @@ def split_id_sides(lines: Sequence[OcrLine]) -> tuple[list[OcrLine], list[OcrLin
     (a misread word, a value that happens to contain 民族) does not stop the split,
     and the band between the cards is wider than the gaps between rows of one card.
     """
-    front = [ln for ln in lines if _has(ln, FRONT_CUES)]
+    front = [ln for ln in lines if _has(ln, FRONT_CUES) or _holds_id_number(ln)]
     back = [ln for ln in lines if _has(ln, BACK_CUES) and not _has(ln, FRONT_CUES)]
     if not _enough(front, back):
         return None

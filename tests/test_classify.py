@@ -166,6 +166,32 @@ def test_stray_cue_does_not_stop_the_split() -> None:
     assert any("公民身份号码" in ln.text for ln in front)
 
 
+def test_template_with_front_labels_misread_is_split_by_its_number() -> None:
+    """Generated case 5001 (motion-blurred, upside down): only 姓名 of the front's labels
+    was read (性别 as 修科, 公民身份号码 as 公号); its valid ID number marks the front."""
+
+    def at(text: str, x: float, y: float) -> OcrLine:
+        w = 24 * len(text)
+        return OcrLine(
+            text=text, poly=[(x, y), (x + w, y), (x + w, y + 28), (x, y + 28)], confidence=0.9
+        )
+
+    lines = [
+        at("身份证明材料", 382, 74), at("姓名", 176, 229), at("石婷", 254, 227),
+        at("修科", 177, 285), at("女", 231, 284), at("1984年2月23日", 260, 339),
+        at("四川省成都市武侯区稠州", 259, 394), at("公号", 178, 539),
+        at("510107198402236320", 355, 535),
+        at("中华人民共和国", 359, 773), at("居民身份证", 337, 833),
+        at("签发机关", 251, 1007), at("成都市公安局武侯区分局", 374, 1006),
+        at("有效期限", 251, 1062), at("2024.08.09-2044.08.09", 373, 1063),
+    ]  # fmt: skip
+    page = OcrPage(width=990, height=1401, lines=lines)
+    regions = classify_page(page, "法人身份证.jpg", 1)
+    assert [r.kind for r in regions] == [DocKind.id_card_front, DocKind.id_card_back]
+    assert any(ln.text == "510107198402236320" for ln in regions[0].lines)
+    assert all(ln.center[1] > 700 for ln in regions[1].lines)
+
+
 @pytest.mark.parametrize(
     "file",
     ["法人身份证正面.jpg", "法人身份证反面.jpg"],
