@@ -36,7 +36,7 @@ from docpipe.ocr.base import OcrEngine, OcrPage
 from docpipe.ocr.orient import make_upright, turn_image
 from docpipe.pages import Page
 from docpipe.privacy import mask_text
-from docpipe.reread import Rereader, agree, confirm
+from docpipe.reread import Rereader, agree, confirm, refresh_weak
 from docpipe.seal import SealText, read_seals
 from docpipe.textlayer import text_layer_page
 
@@ -210,6 +210,8 @@ def read_documents(
                     read_pages[(name, page.number)] = rp
                 pixels = _pixels(rp)
                 reader = None if pixels is None else Rereader(pixels, ocr)
+                if reader is not None:
+                    rp.ocr.lines = refresh_weak(rp.ocr.lines, reader.read)
                 for region in classify_page(rp.ocr, name, page.number):
                     region.pixels = pixels
                     region.reread = None if reader is None else reader.read

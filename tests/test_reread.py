@@ -174,3 +174,51 @@ def test_a_date_under_the_seal_that_a_second_reading_contradicts_is_in_doubt() -
     assert agree("business_license", first, [line], reread) == first
     reread, _ = _reads("2008年07月27日")
     assert agree("application_form", first, [line], reread) == first
+
+
+def test_a_weak_line_is_replaced_by_two_agreeing_confident_readings() -> None:
+    """Generated case 5082: the letter's first sentence read as ``50：`` at 0.61."""
+    from docpipe.reread import refresh_weak
+
+    sentence = "兹委托邱军玥（身份证号码：" + ID + "）前往"
+    weak = OcrLine(
+        text="50：", poly=[(150, 293), (785, 293), (785, 322), (150, 322)], confidence=0.61
+    )
+    sure = _line("中国电子口岸数据中心杭州分中心：")
+    asked: list[str] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(line.text)
+        return [OcrLine(text=sentence, poly=line.poly, confidence=c) for c in (0.97, 0.95)]
+
+    out = refresh_weak([sure, weak], reread)
+    assert out[0] is sure and asked == ["50："]  # a confident line is not read again
+    assert out[1].text == sentence and out[1].confidence == 0.95 and out[1].poly == weak.poly
+
+
+@pytest.mark.parametrize(
+    ("texts", "confs"),
+    [
+        (("兹委托邱军玥", "兹委托邱军"), (0.97, 0.95)),
+        (("兹委托邱军玥", "兹委托邱军玥"), (0.97, 0.85)),
+    ],
+    ids=["readings-differ", "one-reading-weak"],
+)
+def test_a_weak_line_stays_without_two_confident_agreeing_readings(
+    texts: tuple[str, str], confs: tuple[float, float]
+) -> None:
+    from docpipe.reread import refresh_weak
+
+    weak = OcrLine(
+        text="50：", poly=[(150, 293), (785, 293), (785, 322), (150, 322)], confidence=0.61
+    )
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        return [
+            OcrLine(text=t, poly=line.poly, confidence=c) for t, c in zip(texts, confs, strict=True)
+        ]
+
+    assert refresh_weak([weak], reread) == [weak]
+    # A lone glyph (a seal fragment, a tick) is never read again.
+    glyph = OcrLine(text="品", poly=[(10, 10), (40, 10), (40, 40), (10, 40)], confidence=0.3)
+    assert refresh_weak([glyph], reread) == [glyph]
