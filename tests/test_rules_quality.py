@@ -27,6 +27,12 @@ def test_low_confidence_key_field() -> None:
     assert f.evidence[0].file == "id.jpg"
 
 
+def test_a_key_field_a_little_under_the_comparisons_doubt_is_legible() -> None:
+    """An ID number read at 0.89 (bench/verify.py --seed 9000, case-9099, clean): legible."""
+    card = doc("id_card_front", "id.jpg", name=fv("蔡娜"), id_number=fv("370202197906096686", 0.89))
+    assert run(filed(), [card], RULE) == []
+
+
 def test_seal_over_letter_name_is_not_a_quality_problem() -> None:
     letter = doc(
         "authorization_letter",
