@@ -59,7 +59,10 @@ MATTER_RE = re.compile(
 )
 # What follows the label: ``（盖章）：``, glued or half read (``（盖章所：``, ``（盖章``).
 SEAL_JUNK = re.compile(r"^[（(]?(?:盖公章|盖章|公章|签章|签字|签名)(?:[)）]?[:：]|[)）]|.[:：])?")
-LEAD = " \t:：;；,，.。、|)）"
+LEAD = " \t:：;；,，.。、|)）·•"
+# A stray lower-case letter glued before the name: the seal's edge read as text
+# (``e宁波市…``); no enterprise name starts with one.
+STRAY = re.compile(r"^[a-z](?=[\u4e00-\u9fff])")
 
 
 def _balanced(text: str) -> bool:
@@ -81,7 +84,7 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     hit = Hit(hit.label, hit.label_bbox, own, hit.column)
     text = re.sub(r"\s+", "", hit.text)
     junk = SEAL_JUNK.match(text)
-    name = (text[junk.end() :] if junk else text).strip(LEAD)
+    name = STRAY.sub("", (text[junk.end() :] if junk else text).strip(LEAD)).strip(LEAD)
     if not name:
         return FieldValue(value=None, confidence=0.0, raw=hit.raw)
     value = hit.value(name)

@@ -120,8 +120,11 @@ def test_header_style_letter() -> None:
         ("委托单位（盖章）宁波市泰云工贸有限公司", "宁波市泰云工贸有限公司", False),
         ("委托单位（盖章：创宏嘉宁波）贸易有限公司", "创宏嘉宁波）贸易有限公司", True),
         ("委托单位（盖章", None, True),
+        # The seal's edge read as a stray mark before the name (accuracy cases 5086, 5033).
+        ("委托单位（盖章）：·义乌市信海纳工贸有限公司", "义乌市信海纳工贸有限公司", False),
+        ("委托单位（盖章）e宁波市创天贸易股份有限公司", "宁波市创天贸易股份有限公司", False),
     ],
-    ids=["junk-char", "no-colon", "lost-bracket", "name-unread"],
+    ids=["junk-char", "no-colon", "lost-bracket", "name-unread", "dot", "stray-letter"],
 )
 def test_enterprise_after_half_read_label(
     label_line: str, expected: str | None, doubtful: bool
