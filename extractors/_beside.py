@@ -25,8 +25,8 @@ BESIDE = 0.95
 
 def beside(
     region: Region, hit: Hit | None, back: Turn, reach: float, *, again: bool = False
-) -> tuple[str, float] | None:
-    """The text most second readings agree on right of ``hit``'s label, and its confidence.
+) -> tuple[str, float, float] | None:
+    """What second readings agree on right of ``hit``'s label: text, confidence, weakest.
 
     ``back`` takes the extractor's (levelled) frame to the page's; ``reach`` is how far
     right the row is read, in line heights. Only for a label without a value, or, with
@@ -45,7 +45,7 @@ def beside(
         reach = max(reach, (end - x1) / max(y1 - y0, 1.0) + 1.5)
     poly = [back.point(p) for p in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
     label = OcrLine(text="", poly=poly, confidence=1.0)
-    votes: dict[str, list[float]] = {}
+    votes: dict[str, list[OcrLine]] = {}
     for reading in region.reread(label, reach):
         text = clean(reading.text)
         for variant in sorted(hit.label.variants, key=len, reverse=True):
@@ -54,13 +54,16 @@ def beside(
                 break
         text = text.lstrip(":：|")
         if text:
-            votes.setdefault(text, []).append(reading.confidence)
+            votes.setdefault(text, []).append(reading)
     if not votes:
         return None
-    text, confs = max(votes.items(), key=lambda kv: (len(kv[1]), max(kv[1])))
-    if len(confs) < 2:
+    text, agreed = max(votes.items(), key=lambda kv: (len(kv[1]), max(r.confidence for r in kv[1])))
+    if len(agreed) < 2:
         return None
-    return text, max(confs) * BESIDE
+    # The weakest character of any agreeing reading (label included: conservative): a
+    # rare character read as a common one agrees with itself (吕丽彧 as 吕丽或).
+    weakest = min(r.weakest() for r in agreed)
+    return text, max(r.confidence for r in agreed) * BESIDE, weakest
 
 
 def on_label_row(hit: Hit) -> bool:
@@ -92,7 +95,9 @@ def beside_value(
     value = parse(got[0])
     if value is None:
         return None
-    return fv(value, got[1], hit.label_bbox, got[0])
+    out = fv(value, got[1], hit.label_bbox, got[0])
+    out.char_confidence = round(got[2], 4)
+    return out
 
 
 # A date with a character lost or misread (202年09月16日, 2025年0i月16日, 202S年11月22日).

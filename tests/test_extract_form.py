@@ -527,3 +527,17 @@ def test_a_misread_sign_date_is_read_again() -> None:
         [OcrLine(text="申请日期：2025年01月16日", poly=line.poly, confidence=0.97)] * 2
     )
     assert extract_application_form(reg)["sign_date"].value == "2025-01-16"
+
+
+def test_a_second_reading_with_a_weak_character_does_not_settle_a_doubt() -> None:
+    """bench/verify.py case-7044: 吕丽彧 read 吕丽或 twice, 或 weak: still a doubt."""
+    reg = region(_rows_with("持卡人姓名", "吕丽或", conf=0.72))
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        text = "持卡人姓名吕丽或"
+        confs = [0.99] * 7 + [0.55]
+        return [OcrLine(text=text, poly=line.poly, confidence=0.95, char_confidences=confs)] * 2
+
+    reg.reread = reread
+    got = extract_application_form(reg)["operator_name"]
+    assert got.value == "吕丽或" and got.confidence < DOUBT_BELOW  # the first reading, in doubt
