@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from docpipe.models import Code, Document, Evidence, FieldValue, Severity
-from docpipe.normalize import is_long_term, norm_id, norm_text, parse_date
+from docpipe.normalize import edit_distance, is_long_term, norm_id, norm_text, parse_date
 from docpipe.rules import Hit
 
 # A reading below this confidence may be wrong by a character: never call it a mismatch.
@@ -32,6 +32,8 @@ DOUBT_BELOW = float(os.environ.get("DOCPIPE_DOUBT_BELOW", "0.90"))
 # submissions (邱斌燚 as 邱斌炎 at 0.736, 欧阳垚 as 欧阳垫 at 0.747): a right value in doubt
 # costs only when it differs from the filed one (a warning then, not an error).
 CHAR_DOUBT_BELOW = float(os.environ.get("DOCPIPE_CHAR_DOUBT_BELOW", "0.80"))
+# The most characters a weak character's doubt can explain between filed and read.
+CHAR_DOUBT_EDITS = 2
 
 
 class Outcome(Enum):
@@ -67,17 +69,25 @@ def outcome(filed: str, found: FieldValue | None, how: str = "text") -> Outcome:
     """Compare one filed value with one read field."""
     if found is None or not found.value:
         return Outcome.unread
-    if norm_value(filed, how) == norm_value(found.value, how):
+    a, b = norm_value(filed, how), norm_value(found.value, how)
+    if a == b:
         return Outcome.equal
-    if is_doubtful(found):
+    if found.confidence < DOUBT_BELOW:
+        return Outcome.doubtful
+    # A weak character explains a difference of a character or two, not another value
+    # altogether (温州市远大电器有限公司 filed, 杭州市宏华工贸有限公司 read).
+    if _weak_char(found) and edit_distance(a, b) <= CHAR_DOUBT_EDITS:
         return Outcome.doubtful
     return Outcome.different
 
 
 def is_doubtful(found: FieldValue) -> bool:
     """The reading may be wrong by a character: its line, or one of its characters, is weak."""
-    weak_char = found.char_confidence is not None and found.char_confidence < CHAR_DOUBT_BELOW
-    return found.confidence < DOUBT_BELOW or weak_char
+    return found.confidence < DOUBT_BELOW or _weak_char(found)
+
+
+def _weak_char(found: FieldValue) -> bool:
+    return found.char_confidence is not None and found.char_confidence < CHAR_DOUBT_BELOW
 
 
 def evidence(doc: Document, fv: FieldValue | None) -> list[Evidence]:

@@ -88,3 +88,11 @@ def test_rapidocr_scores_are_aligned_with_the_stripped_text(
             self.confs = c
 
     assert _char_confidences(txt, Word(confs)) == want
+
+
+def test_a_weak_character_does_not_make_another_value_a_doubt() -> None:
+    """Sample case-0104's letter: 杭州市宏华工贸有限公司 read with a character at 0.71 against
+    温州市远大电器有限公司 filed: another enterprise, a mismatch."""
+    weak = FieldValue(value="杭州市宏华工贸有限公司", confidence=0.98, char_confidence=0.71)
+    assert outcome("温州市远大电器有限公司", weak) is Outcome.different
+    assert outcome("杭州市宏华工贸有限公", weak) is Outcome.doubtful  # one character apart
