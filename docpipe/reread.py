@@ -65,7 +65,7 @@ class Checked:
 
 
 CHECKED: dict[str, Checked] = {
-    "credit_code": Checked(is_valid_uscc, ("信用代码", "社会信用")),
+    "credit_code": Checked(is_valid_uscc, ("信用代码", "社会信用", "代码")),
     "id_number": Checked(is_valid_id, ("身份号码", "公民身份")),
     "operator_id_number": Checked(is_valid_id, ("证件号码", "身份证号")),
     "agent_id_number": Checked(is_valid_id, ("身份证号", "证件号码")),
@@ -287,8 +287,9 @@ def _lines_for(
             inter = max(0.0, min(x1, bx1) - max(x0, bx0)) * max(0.0, min(y1, by1) - max(y0, by0))
             if inter > 0 and (best is None or inter > best[0]):
                 best = (inter, ln)
-        # A value wrapped over two lines is not one line's reading: left as it is.
-        if best is not None and (by1 - by0) < 1.6 * best[1].height:
+        # A value wrapped over two lines is not one line's reading: left as it is. (Box
+        # heights compared: a line photographed askew has a box taller than its text.)
+        if best is not None and (by1 - by0) < 1.3 * (best[1].bbox[3] - best[1].bbox[1]):
             return [(best[1], 0.0)]
         return []
     out: list[tuple[OcrLine, float]] = []

@@ -222,3 +222,25 @@ def test_a_weak_line_stays_without_two_confident_agreeing_readings(
     # A lone glyph (a seal fragment, a tick) is never read again.
     glyph = OcrLine(text="品", poly=[(10, 10), (40, 10), (40, 40), (10, 40)], confidence=0.3)
     assert refresh_weak([glyph], reread) == [glyph]
+
+
+def test_a_code_on_a_line_photographed_askew_is_read_again() -> None:
+    """Accuracy case-5073: the line's box is twice its text's height (perspective); the
+    value's box is that box, not two wrapped lines."""
+    bad = CODE[:8] + CODE[9:]
+    tilted = OcrLine(
+        text="统一社会信用代码：" + bad,
+        poly=[(528, 900), (833, 864), (833, 910), (528, 946)],  # ~40 px text, 82 px box
+        confidence=0.95,
+    )
+    box = (528, 864, 833, 946)
+    first = {"credit_code": FieldValue(value=bad, confidence=0.5, bbox=box)}
+    reread, asked = _reads("统一社会信用代码：" + CODE)
+    assert confirm(first, [tilted], reread)["credit_code"].value == CODE and asked == [0.0]
+
+
+def test_a_misread_label_still_finds_the_codes_line() -> None:
+    """Accuracy case-5051: 统一社会信月代码 (月 for 用): no value was read after it."""
+    reread, _ = _reads("统一社会信用代码：" + CODE)
+    line = _line("统一社会信月代码：9133020613690586")
+    assert confirm({}, [line], reread)["credit_code"].value == CODE
