@@ -116,7 +116,7 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
     for name in _TEXT_FIELDS:
         hit = hits.get(name)
         if hit is not None and (text := _compact(_hit_text(hit))):
-            out[name] = hit.value(text)
+            out[name] = hit.value(_scope_marks(text) if name == "business_scope" else text)
     est = hits.get("established_date")
     if est is not None and (d := _first_date(_hit_text(est))) is not None:
         out["established_date"] = est.value(d)
@@ -153,6 +153,23 @@ _TEXT_FIELDS = (
     "address",
     "business_scope",
 )
+
+
+# In a business scope a colon follows only 项目 (一般项目：…；许可项目：…); items are
+# separated by ；and 、 and a sentence ends with 。 before the next 项目 or at the end.
+_SCOPE_COLON = re.compile(r"(?<!项目)[:：]")
+_SCOPE_STOP = re.compile(r"(?<![)）])[。.](?=[\u4e00-\u9fff])(?!(?:一般|许可|经营)?项目)")
+
+
+def _scope_marks(text: str) -> str:
+    """The scope's list marks as printed where the OCR confused them (；→：, 、→。).
+
+    >>> _scope_marks("一般项目：五金产品批发：家用电器销售；技术服务。技术开发")
+    '一般项目：五金产品批发；家用电器销售；技术服务、技术开发'
+    >>> _scope_marks("一般项目：日用百货销售。许可项目：货物进出口（除依法须经批准的项目外）。")
+    '一般项目：日用百货销售。许可项目：货物进出口（除依法须经批准的项目外）。'
+    """
+    return _SCOPE_STOP.sub("、", _SCOPE_COLON.sub("；", text))
 
 
 def _hit_text(hit: Hit) -> str:
