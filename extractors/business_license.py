@@ -30,11 +30,12 @@ from collections.abc import Sequence
 from docpipe.checkdigits import USCC_ALPHABET, is_valid_uscc
 from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Span, clean, level, read_fields, rows, union
-from docpipe.models import BBox, DocKind, FieldValue
+from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, is_long_term, norm_date
 from docpipe.ocr.base import OcrLine
 from extractors._authority import printed_authority, seal_authority
 from extractors._beside import date_again
+from extractors._license_labels import split_half_labels
 
 # Classification cues. 统一社会信用代码 and 法定代表人 are also printed on the
 # application form and the authorization letter, so they weigh little; the title, the
@@ -81,11 +82,6 @@ LABELS = (
     Label("_footer", ("国家企业信用信息公示系统",), inline=True),
 )
 
-# Two-character labels are printed spaced out (名　　称); the OCR may lose one half.
-_HALVES = {"名": "名称", "称": "名称", "类": "类型", "型": "类型", "住": "住所", "所": "住所"}
-# Below this a one-character box beside a lone label half is that label's other half.
-_HALF_DOUBT = 0.6
-_HALF_LINE = re.compile(r"^\s*(\S)(?:\s+(\S.*))?$")
 
 # Digit look-alikes outside the USCC alphabet: the only reading that can be meant.
 _FORCED = {"O": "0", "I": "1", "Z": "2", "S": "5"}
@@ -106,7 +102,7 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
     skew = region.ocr.skew if region.ocr.source == "ocr" else 0.0
     # 0.5°: a license's two columns still share their rows below that.
     levelled, back = level(region.lines, skew, min_skew=0.5)
-    lines = _split_half_labels(levelled)
+    lines = split_half_labels(levelled)
     hits = read_fields(lines, LABELS)
     out: dict[str, FieldValue] = {}
 
@@ -199,87 +195,6 @@ def _hit_text(hit: Hit) -> str:
 def _compact(text: str) -> str:
     """The value as printed, without whitespace or leading punctuation."""
     return re.sub(r"\s+", "", text).lstrip(_LEAD)
-
-
-# --------------------------------------------------------------------------- page prep
-
-
-def _split_half_labels(lines: Sequence[OcrLine]) -> list[OcrLine]:
-    """Restore a spaced two-character label of which the OCR read only one character.
-
-    ``称 义乌市…`` (名 lost) becomes a label box ``名称`` and a value box; a lone ``住``
-    becomes ``住所`` — unless the other half stands in its own box in the same row, in
-    which case the layout reader joins the two halves itself. A lone first half whose
-    second half was misread (``类`` … ``雨`` at 0.36 for 型) takes that box as its half.
-    """
-    out: list[OcrLine] = []
-    lines = [piece for line in lines for piece in _unstack(line)]
-    misread = {id(h) for line in lines if (h := _misread_half(line, lines)) is not None}
-    for line in lines:
-        if id(line) in misread:
-            continue
-        m = _HALF_LINE.match(line.text)
-        full = _HALVES.get(m.group(1)) if m else None
-        if m is None or full is None or _other_half_in_row(line, full, lines):
-            out.append(line)
-            continue
-        x0, y0, x1, y1 = line.bbox
-        n = max(len(line.text), 1)
-        cut = x0 + (x1 - x0) * (line.text.index(m.group(1)) + 1) / n
-        out.append(_box(line, full, (x0, y0, cut, y1)))
-        if m.group(2):
-            start = line.text.index(m.group(2), line.text.index(m.group(1)) + 1)
-            vx = x0 + (x1 - x0) * start / n
-            out.append(_box(line, m.group(2), (vx, y0, x1, y1)))
-    return out
-
-
-def _misread_half(line: OcrLine, lines: Sequence[OcrLine]) -> OcrLine | None:
-    """The box of a spaced label's second half read as another character, if any.
-
-    For a lone first half (``类``): one character, read with low confidence, within
-    four character widths to its right in the same row, is its half (``型``) misread.
-    """
-    text = line.text.strip()
-    full = _HALVES.get(text)
-    if full is None or text != full[0] or _other_half_in_row(line, full, lines):
-        return None
-    x1, cy, h = line.bbox[2], line.center[1], line.height
-    for o in lines:
-        t = o.text.strip()
-        near = 0 < o.bbox[0] - x1 < 4 * h and abs(o.center[1] - cy) < 0.6 * h
-        if near and len(t) == 1 and o.confidence < _HALF_DOUBT:
-            return o
-    return None
-
-
-def _unstack(line: OcrLine) -> list[OcrLine]:
-    """A box drawn down a column, split into one box per character, top to bottom.
-
-    The detector can join the first halves of the spaced labels 名 称 and 类 型, one
-    above the other, into one tall box read ``名类``.
-    """
-    x0, y0, x1, y1 = line.bbox
-    text = line.text.strip()
-    if len(text) < 2 or (y1 - y0) < 1.6 * (x1 - x0):
-        return [line]
-    step = (y1 - y0) / len(text)
-    return [_box(line, c, (x0, y0 + i * step, x1, y0 + (i + 1) * step)) for i, c in enumerate(text)]
-
-
-def _other_half_in_row(line: OcrLine, full: str, lines: Sequence[OcrLine]) -> bool:
-    own = line.text.strip()[:1]
-    other = full[1] if own == full[0] else full[0]
-    cy, h = line.center[1], line.height
-    return any(
-        o is not line and o.text.strip().startswith(other) and abs(o.center[1] - cy) < 0.6 * h
-        for o in lines
-    )
-
-
-def _box(line: OcrLine, text: str, b: BBox) -> OcrLine:
-    x0, y0, x1, y1 = b
-    return line.model_copy(update={"text": text, "poly": [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]})
 
 
 # --------------------------------------------------------------------------- credit code
