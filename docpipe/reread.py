@@ -38,8 +38,8 @@ from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.errors import OcrError
 from docpipe.models import BBox, FieldValue
 from docpipe.normalize import edit_distance, norm_date
-from docpipe.ocr import cache as ocr_cache
 from docpipe.ocr.base import OcrEngine, OcrLine
+from docpipe.seal import recognize_line
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class Rereader:
         out: list[OcrLine] = []
         for img in renderings(crop):
             try:
-                got = ocr_cache.cached(self.engine, img, self._recognizer(img), kind="line")
+                got = recognize_line(img, self.engine)
             except OcrError as exc:
                 log.info("line not read again: %s", exc.message_en)
                 continue
@@ -174,15 +174,6 @@ class Rereader:
                     OcrLine(text=text, poly=line.poly, confidence=conf, char_confidences=chars)
                 )
         return out
-
-    def _recognizer(self, img: np.ndarray) -> Callable[[], list[OcrLine]]:
-        def recognize() -> list[OcrLine]:
-            own = getattr(self.engine, "recognize_line", None)
-            if callable(own):
-                return list(own(img))
-            return list(self.engine.recognize(img))
-
-        return recognize
 
 
 def confirm(
