@@ -153,7 +153,9 @@ def seal_texts(rp: ReadPage, region: Region, engine: OcrEngine) -> list[SealText
     ``ReadPage.image()``, the same frame as the boxes, so the seal's box is evidence.
     """
     start = time.perf_counter()
-    texts = read_seals(np.asarray(rp.image().convert("RGB")), engine, region.bbox)
+    # The page's pixels as the second looks hold them (decoded and resized once a page).
+    rgb = region.pixels() if region.pixels is not None else np.asarray(rp.image().convert("RGB"))
+    texts = read_seals(rgb, engine, region.bbox)
     log.debug(
         "%s p%d: %d seal text(s) in %.2fs",
         region.file,
