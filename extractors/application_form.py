@@ -200,6 +200,40 @@ def _lone_id(region: Region, out: dict[str, FieldValue]) -> FieldValue | None:
     return fv(_valid_id(line.text), line.confidence * BESIDE, line.bbox, line.text)
 
 
+# How an enterprise's name ends (company, branch, sole proprietorship, partnership…).
+_ENTERPRISE_END = re.compile(r".{2,}(?:公司|分公司|厂|店|经营部|商行|工作室|合伙企业\)?|合作社)$")
+
+
+def _enterprise_name(region: Region, h: Hit | None, back: Turn) -> FieldValue | None:
+    """After 企业名称 (read again when doubtful or missed), else the lone name at the top."""
+    if h is not None and h.spans:
+        value = _shape_checked(_doubt_if_overlapped(region, h, h.value(_text(h))), _ENTERPRISE)
+        return _read_again(region, h, back, value, _ENTERPRISE)
+    if h is not None:
+        return beside_value(region, h, back, _shaped(_ENTERPRISE), reach=BESIDE_REACH)
+    return _lone_enterprise(region)
+
+
+def _lone_enterprise(region: Region) -> FieldValue | None:
+    """The enterprise's name when its label was not read at all.
+
+    The one line of the form's upper third shaped like a whole enterprise name: the form
+    names one enterprise, at its top (accuracy cases 5003, 5053: 企业名称 unread on scans).
+    """
+    top = max((ln.bbox[3] for ln in region.lines), default=0.0) / 3
+    found = [
+        ln
+        for ln in region.lines
+        if ln.center[1] < top
+        and _ENTERPRISE_END.fullmatch(clean(ln.text))
+        and not any(lb in clean(ln.text) for lb in _LABEL_TEXTS)
+    ]
+    if len(found) != 1:
+        return None
+    line = found[0]
+    return fv(line.text.strip(), line.confidence * BESIDE, line.bbox, line.text)
+
+
 def _id_type(hit: Hit) -> FieldValue:
     """The ID type as printed; one character off a known type is that type, read worse.
 
@@ -286,10 +320,7 @@ def extract_application_form(region: Region) -> dict[str, FieldValue]:
 def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
     hits = read_fields(region.lines, LABELS)
     out: dict[str, FieldValue] = {}
-    if (h := hits.get("enterprise_name")) and h.spans:
-        value = _shape_checked(_doubt_if_overlapped(region, h, h.value(_text(h))), _ENTERPRISE)
-        out["enterprise_name"] = _read_again(region, h, back, value, _ENTERPRISE)
-    elif v := beside_value(region, h, back, _shaped(_ENTERPRISE), reach=BESIDE_REACH):
+    if (v := _enterprise_name(region, hits.get("enterprise_name"), back)) is not None:
         out["enterprise_name"] = v
     if (h := hits.get("credit_code")) and h.spans:
         code, factor = code_value(h.text)

@@ -541,3 +541,14 @@ def test_a_second_reading_with_a_weak_character_does_not_settle_a_doubt() -> Non
     reg.reread = reread
     got = extract_application_form(reg)["operator_name"]
     assert got.value == "吕丽或" and got.confidence < DOUBT_BELOW  # the first reading, in doubt
+
+
+def test_an_enterprise_name_whose_label_was_not_read_is_the_lone_name_at_the_top() -> None:
+    rows = [r for r in ROWS if r[0] != "企业名称"]
+    lines = [*table(rows), ln("杭州市宏华工贸有限公司", 400, 100)]
+    assert (
+        extract_application_form(region(lines))["enterprise_name"].value == "杭州市宏华工贸有限公司"
+    )
+    # Two name-shaped lines at the top: which is the enterprise cannot be told.
+    lines = [*lines, ln("宁波市泰云工贸有限公司", 400, 140)]
+    assert "enterprise_name" not in extract_application_form(region(lines))
