@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from docpipe.extract import Region
-from docpipe.layout import Hit, Turn, clean
+from docpipe.layout import Hit, Label, Turn, clean
 from docpipe.models import FieldValue
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import dates_in
@@ -21,6 +21,22 @@ from extractors._forms import fv
 
 # Confidence factor for a value read beside its label on a second look.
 BESIDE = 0.95
+# A person's name: CJK characters (and the · of compound names), two to ten.
+CJK_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,9}")
+
+
+def shaped(pattern: re.Pattern[str], labels: Sequence[Label]) -> Callable[[str], str | None]:
+    """A parser for ``beside_value``: the text with the field's shape, naming no label.
+
+    A second reading that ran into the next label (``姓名性别``) is no value.
+    """
+    words = tuple(v for lb in labels for v in lb.variants if len(v) >= 2)
+
+    def parse(text: str) -> str | None:
+        ok = pattern.fullmatch(text) and not any(w in text for w in words)
+        return text if ok else None
+
+    return parse
 
 
 def beside(

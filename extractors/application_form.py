@@ -20,7 +20,7 @@ from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Turn, clean, level, read_fields
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
-from extractors._beside import BESIDE, beside_value, date_again
+from extractors._beside import BESIDE, CJK_NAME, beside_value, date_again, shaped
 from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
 from extractors._ticks import INFERRED, Option, find_options, ticked, ticked_by_pixels
 
@@ -210,7 +210,7 @@ def _enterprise_name(region: Region, h: Hit | None, back: Turn) -> FieldValue | 
         value = _shape_checked(_doubt_if_overlapped(region, h, h.value(_text(h))), _ENTERPRISE)
         return _read_again(region, h, back, value, _ENTERPRISE)
     if h is not None:
-        return beside_value(region, h, back, _shaped(_ENTERPRISE), reach=BESIDE_REACH)
+        return beside_value(region, h, back, shaped(_ENTERPRISE, LABELS), reach=BESIDE_REACH)
     return _lone_enterprise(region)
 
 
@@ -251,21 +251,10 @@ def _id_type(hit: Hit) -> FieldValue:
     return hit.value(near[0], hit.confidence * INFERRED)
 
 
-_CJK_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,9}")
 _ENTERPRISE = re.compile(r".*[\u4e00-\u9fff]{2}.*")
 
 
 _LABEL_TEXTS = tuple(v for lb in LABELS for v in lb.variants if len(v) >= 2)
-
-
-def _shaped(pattern: re.Pattern[str]) -> Callable[[str], str | None]:
-    """A parser: the text when it has the field's shape and names no printed label."""
-
-    def parse(text: str) -> str | None:
-        ok = pattern.fullmatch(text) and not any(lb in text for lb in _LABEL_TEXTS)
-        return text if ok else None
-
-    return parse
 
 
 def _read_again(
@@ -279,7 +268,7 @@ def _read_again(
     """
     if not is_doubtful(value) and value.value and pattern.fullmatch(value.value):
         return value
-    again = beside_value(region, hit, back, _shaped(pattern), reach=BESIDE_REACH, again=True)
+    again = beside_value(region, hit, back, shaped(pattern, LABELS), reach=BESIDE_REACH, again=True)
     if again is None or is_doubtful(again):
         return value
     return again.model_copy(update={"bbox": value.bbox or again.bbox})
@@ -326,9 +315,9 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
         code, factor = code_value(h.text)
         out["credit_code"] = _doubt_if_overlapped(region, h, h.value(code, h.confidence * factor))
     if (h := hits.get("operator_name")) and h.spans:
-        value = _shape_checked(h.value(_text(h)), _CJK_NAME)
-        out["operator_name"] = _read_again(region, h, back, value, _CJK_NAME)
-    elif v := beside_value(region, h, back, _shaped(_CJK_NAME), reach=BESIDE_REACH):
+        value = _shape_checked(h.value(_text(h)), CJK_NAME)
+        out["operator_name"] = _read_again(region, h, back, value, CJK_NAME)
+    elif v := beside_value(region, h, back, shaped(CJK_NAME, LABELS), reach=BESIDE_REACH):
         out["operator_name"] = v
     if (h := hits.get("operator_id_type")) and h.spans:
         out["operator_id_type"] = _id_type(h)

@@ -24,7 +24,7 @@ from docpipe.layout import Hit, Label, Span, clean, level, read_fields, rows, un
 from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, parse_date
 from docpipe.ocr.base import OcrLine
-from extractors._beside import beside_value
+from extractors._beside import CJK_NAME, beside_value, shaped
 
 # Classification cues. The printed labels of a card are specific; 身份证号码, 姓名 and
 # 性别 alone are not (the authorization letter and the application form print them),
@@ -48,7 +48,6 @@ THRESHOLD = 4.0
 # How far right of 姓名 a missed name is read again, in line heights (the portrait
 # starts some ten heights on).
 NAME_REACH = 6.0
-_NAME = re.compile(r"[\u4e00-\u9fff][\u4e00-\u9fff·]{1,9}")
 
 FRONT_LABELS = (
     Label("name", ("姓名",)),
@@ -248,12 +247,6 @@ def read_name(hit: Hit | None) -> FieldValue | None:
     return hit.value(value) if value else None
 
 
-def _name_shape(text: str) -> str | None:
-    """A name read beside 姓名: CJK characters only, two to ten, no other label in it."""
-    ok = _NAME.fullmatch(text) and not any(v in text for lb in FRONT_LABELS for v in lb.variants)
-    return text if ok else None
-
-
 def read_address(hit: Hit | None) -> FieldValue | None:
     """住址: every line of the value in reading order, joined without spaces.
 
@@ -274,7 +267,9 @@ def extract_front(region: Region) -> dict[str, FieldValue]:
     name = read_name(hits.get("name"))
     if name is None:
         # The detector can miss a two-character name beside its label: a second look.
-        name = beside_value(region, hits.get("name"), back, _name_shape, reach=NAME_REACH)
+        name = beside_value(
+            region, hits.get("name"), back, shaped(CJK_NAME, FRONT_LABELS), reach=NAME_REACH
+        )
     out: dict[str, FieldValue | None] = {
         "name": name,
         "gender": read_gender(hits.get("gender"), lines),
