@@ -19,7 +19,17 @@ from dataclasses import dataclass, field
 from docpipe.models import BBox, FieldValue
 from docpipe.ocr.base import OcrLine
 
-_LEAD = " \t:：;；,，.。、|"
+# Punctuation the OCR leaves between a label and its value.
+LEAD = " \t:：;；,，.。、|"
+
+
+def compact(text: str) -> str:
+    """A value as printed (full-width kept), without whitespace or leading punctuation.
+
+    >>> compact("：杭州市 高新区（滨江）")
+    '杭州市高新区（滨江）'
+    """
+    return re.sub(r"\s+", "", text).lstrip(LEAD)
 
 
 def clean(text: str) -> str:
@@ -87,7 +97,7 @@ class Hit:
     @property
     def text(self) -> str:
         """The value's characters, pieces joined, leading punctuation stripped."""
-        return "".join(s.text for s in self.spans).lstrip(_LEAD).rstrip()
+        return "".join(s.text for s in self.spans).lstrip(LEAD).rstrip()
 
     @property
     def confidence(self) -> float:
@@ -246,7 +256,7 @@ def read_fields(lines: Sequence[OcrLine], labels: Sequence[Label]) -> dict[str, 
         new_hits = []
         for k, (s, e, lab) in enumerate(found):
             nxt = found[k + 1][0] if k + 1 < len(found) else len(joined)
-            spans = [sp for sp in _spans(chars, e, nxt) if sp.text.strip(_LEAD)]
+            spans = [sp for sp in _spans(chars, e, nxt) if sp.text.strip(LEAD)]
             label_box = _box_of(chars, s, e)
             right = (
                 _box_of(chars, found[k + 1][0], found[k + 1][1])[0]

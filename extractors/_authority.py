@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from difflib import SequenceMatcher
 from functools import cache
 
-from docpipe.layout import Hit, clean
+from docpipe.layout import Hit, clean, compact
 from docpipe.models import FieldValue
 from docpipe.ocr.base import OcrLine
 from docpipe.seal import MIN_CONFIDENCE, SealText, authority_text
@@ -51,11 +51,11 @@ def printed_authority(
     """After 登记机关, else a whole authority name on a line of the lower half; else none."""
     hit = hits.get("registration_authority")
     if hit is not None:
-        text = _compact(hit.text)
+        text = compact(hit.text)
         if _AUTHORITY.fullmatch(text):
             return hit.value(text)
     for line in lines:
-        text = _compact(line.text)
+        text = compact(line.text)
         if id(line) in used or line.center[1] < height / 2:
             continue
         if _AUTHORITY.fullmatch(text) and _WHOLE_AUTHORITY.match(text):
@@ -66,11 +66,6 @@ def printed_authority(
                 raw=line.text,
             )
     return FieldValue(value=None, confidence=0.0)
-
-
-def _compact(text: str) -> str:
-    """The name as printed (full-width brackets kept), without whitespace or punctuation."""
-    return re.sub(r"\s+", "", text).lstrip(" \t:：;；,，.。、|")
 
 
 def seal_authority(texts: Sequence[SealText], credit_code: str | None) -> FieldValue:

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from docpipe.checkdigits import USCC_ALPHABET, is_valid_uscc
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Span, clean, level, read_fields, rows, union
+from docpipe.layout import LEAD, Hit, Label, Span, clean, compact, level, read_fields, rows, union
 from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, is_long_term, norm_date
 from docpipe.ocr.base import OcrLine
@@ -93,7 +93,6 @@ _USCC_SHAPE = re.compile(rf"[1-9ANY][{_A}]\d{{6}}[{_A}]{{10}}")
 _DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
 _DATE_DIGITS = str.maketrans({"O": "0", "o": "0", "〇": "0", "I": "1", "l": "1", "|": "1"})
 _CORRECTED_PENALTY = 0.9
-_LEAD = " \t:：;；,，.。、|"  # punctuation the OCR leaves between a label and its value
 
 
 @extractor(DocKind.business_license, keywords=KEYWORDS, threshold=THRESHOLD)
@@ -111,7 +110,7 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
         out["credit_code"] = code
     for name in _TEXT_FIELDS:
         hit = hits.get(name)
-        if hit is not None and (text := _compact(_hit_text(hit))):
+        if hit is not None and (text := compact(_hit_text(hit))):
             out[name] = hit.value(_scope_marks(text) if name == "business_scope" else text)
     est = hits.get("established_date")
     if est is not None and (d := _first_date(_hit_text(est))) is not None:
@@ -189,12 +188,7 @@ def _hit_text(hit: Hit) -> str:
                         break
         out += text
         prev = span
-    return out.lstrip(_LEAD).rstrip()
-
-
-def _compact(text: str) -> str:
-    """The value as printed, without whitespace or leading punctuation."""
-    return re.sub(r"\s+", "", text).lstrip(_LEAD)
+    return out.lstrip(LEAD).rstrip()
 
 
 # --------------------------------------------------------------------------- credit code
@@ -298,13 +292,13 @@ def _doubted_positions(text: str, src: list[OcrLine]) -> list[int]:
 
 def _first_date(text: str) -> str | None:
     """The first ``YYYY年M月D日`` in ``text`` as ISO (digit look-alikes read as digits)."""
-    m = _DATE.search(_compact(text).translate(_DATE_DIGITS))
+    m = _DATE.search(compact(text).translate(_DATE_DIGITS))
     return norm_date(m.group(0)) if m else None
 
 
 def _term(text: str) -> tuple[str | None, str | None]:
     """营业期限 ``[自]X至Y`` → (from, to); Y may be 长期 / 永久 / 无固定期限."""
-    t = _compact(text).lstrip("自")
+    t = compact(text).lstrip("自")
     head, sep, tail = t.partition("至")
     start = _first_date(head)
     if not sep:

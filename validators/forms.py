@@ -33,6 +33,28 @@ from docpipe.rules import Hit, RuleContext, rule
 _FORM_ZH, _FORM_EN = "申请书", "the application form"
 _LETTER_ZH, _LETTER_EN = "授权委托书", "the authorization letter"
 
+
+def _enterprise_fields(
+    sub: Submission,
+) -> tuple[tuple[str, str | None, str, str, str, str], ...]:
+    """The enterprise's name and credit code as form and letter print them.
+
+    Each: filed path, filed value, document field, how compared, Chinese and English name.
+    """
+    ent = sub.enterprise
+    return (
+        ("enterprise.name", ent.name, "enterprise_name", "text", "企业名称", "enterprise name"),
+        (
+            "enterprise.credit_code",
+            ent.credit_code,
+            "credit_code",
+            "id",
+            "统一社会信用代码",
+            "credit code",
+        ),
+    )
+
+
 # (form field, filed attribute of the operator, how, 中文, English)
 _PERSON_FIELDS: tuple[tuple[str, str, str, str, str], ...] = (
     ("operator_name", "name", "name", "操作员姓名", "operator name"),
@@ -140,18 +162,7 @@ def form_match(ctx: RuleContext) -> Iterator[Hit]:
             if index is not None:
                 taken.add(index)
         hits: list[Hit] = []
-        ent = sub.enterprise
-        for path, filed, doc_field, how, zh, en in (
-            ("enterprise.name", ent.name, "enterprise_name", "text", "企业名称", "enterprise name"),
-            (
-                "enterprise.credit_code",
-                ent.credit_code,
-                "credit_code",
-                "id",
-                "统一社会信用代码",
-                "credit code",
-            ),
-        ):
+        for path, filed, doc_field, how, zh, en in _enterprise_fields(sub):
             check = Check(path, filed, form, doc_field, zh, en, _FORM_ZH, _FORM_EN, how)
             if (hit := judge(check)) is not None:
                 hits.append(hit)
@@ -260,20 +271,8 @@ def form_signed(ctx: RuleContext) -> Iterator[Hit]:
 
 def _letter_enterprise(sub: Submission, letter: Document) -> Hit | None:
     """The finding on the enterprise a letter names, ``None`` when name or code agrees."""
-    ent = sub.enterprise
-    pairs = (
-        ("enterprise.name", ent.name, "enterprise_name", "text", "企业名称", "enterprise name"),
-        (
-            "enterprise.credit_code",
-            ent.credit_code,
-            "credit_code",
-            "id",
-            "统一社会信用代码",
-            "credit code",
-        ),
-    )
     results = []
-    for path, filed, doc_field, how, zh, en in pairs:
+    for path, filed, doc_field, how, zh, en in _enterprise_fields(sub):
         if not filed:
             continue
         fv = letter.fields.get(doc_field)
