@@ -34,8 +34,9 @@ class Region:
     kind: DocKind = DocKind.other
     notes: list[str] = field(default_factory=list)
     # Text read along the arcs of the red seals in the region (``docpipe.seal``); filled
-    # by the reading stage for business licenses only (their authority is printed
-    # nowhere else), empty for every other kind.
+    # by the reading stage for the kinds whose extractor asks (``seals=True``: the
+    # license's authority is printed nowhere else, the letter's seal names its
+    # enterprise), empty for every other kind.
     seal_texts: list[SealText] = field(default_factory=list)
     # The page's pixels in the frame of the boxes, original colours (RGB), for what text
     # does not tell (a tick in a box); None for a page read from its text layer.
@@ -63,19 +64,28 @@ class ExtractorSpec:
     keywords: Mapping[str, float]
     # Below this summed keyword weight a region is not of this kind.
     threshold: float
+    # Whether the extractor reads the region's seals (``Region.seal_texts``).
+    seals: bool = False
 
 
 EXTRACTORS: Registry[ExtractorSpec] = Registry("extractor")
 
 
 def extractor(
-    kind: DocKind | str, *, keywords: Mapping[str, float], threshold: float = 2.0
+    kind: DocKind | str,
+    *,
+    keywords: Mapping[str, float],
+    threshold: float = 2.0,
+    seals: bool = False,
 ) -> Callable[[ExtractFunc], ExtractFunc]:
-    """Register the extractor of one document kind with its classification keywords."""
+    """Register the extractor of one document kind with its classification keywords.
+
+    ``seals``: the reading stage reads the arcs of the region's red seals for it.
+    """
 
     def decorate(func: ExtractFunc) -> ExtractFunc:
         k = DocKind(kind)
-        EXTRACTORS.add(k.value, ExtractorSpec(k, func, dict(keywords), threshold))
+        EXTRACTORS.add(k.value, ExtractorSpec(k, func, dict(keywords), threshold, seals))
         return func
 
     return decorate

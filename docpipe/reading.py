@@ -217,7 +217,7 @@ def read_documents(
                 for region in classify_page(rp.ocr, name, page.number):
                     region.pixels = pixels
                     region.reread = None if reader is None else reader.read
-                    if region.kind == DocKind.business_license:
+                    if _reads_seals(region.kind):
                         region.seal_texts = seal_texts(rp, region, ocr)
                     file_docs.append(extract_region(region))
         except DocpipeError as exc:
@@ -226,6 +226,12 @@ def read_documents(
             continue
         docs.extend(file_docs)
     return docs
+
+
+def _reads_seals(kind: DocKind) -> bool:
+    """Whether the extractor of ``kind`` asked for the arcs of the seals to be read."""
+    registry = load_extractors()
+    return kind.value in registry and registry.get(kind.value).seals
 
 
 def _pixels(rp: ReadPage) -> Callable[[], np.ndarray] | None:

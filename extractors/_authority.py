@@ -69,14 +69,20 @@ def printed_authority(
 
 
 def seal_authority(texts: Sequence[SealText], credit_code: str | None) -> FieldValue:
-    """The authority read off the seal: a whole name, else the credit code's candidate."""
+    """The authority read off the seal: a whole name, else the credit code's candidate.
+
+    A whole name that is not a candidate but close to one (永原市… for 永康市…, a
+    place that does not exist) is the candidate, as a lesser reading would be.
+    """
+    names = candidates(credit_code) if credit_code else []
     for seal in texts:
         text = authority_text(seal.text)
-        if text and seal.confidence >= MIN_CONFIDENCE and _WHOLE_AUTHORITY.match(text):
+        if text is None or seal.confidence < MIN_CONFIDENCE or not _WHOLE_AUTHORITY.match(text):
+            continue
+        if text in names or closest(text, names) is None:
             return FieldValue(
                 value=text, confidence=seal.confidence, bbox=seal.bbox, raw=f"seal: {seal.raw}"
             )
-    names = candidates(credit_code) if credit_code else []
     for seal in texts:
         got = closest(clean(seal.text), names)
         if got is not None:
@@ -112,7 +118,8 @@ def closest(reading: str, names: Sequence[str]) -> tuple[str, float] | None:
     )
     if not scored or scored[0][0] < MIN_LIKENESS:
         return None
-    if len(scored) > 1 and scored[0][0] - scored[1][0] < MARGIN:
+    # Rounded: 0.9 - 0.8 is a hair under 0.1 in floating point.
+    if len(scored) > 1 and round(scored[0][0] - scored[1][0], 6) < MARGIN:
         return None
     return scored[0][1], round(scored[0][0], 4)
 

@@ -10,6 +10,13 @@ is mapped back to the lines it came from, for the box and the confidence. The se
 stamped over the enterprise name and code on purpose: a value crossed by other
 detected text is kept, but in doubt (``overlapped``), and so is one with unbalanced
 brackets (a bracket lost under the seal).
+
+The seal itself names the enterprise along its arc (``Region.seal_texts``). When that
+reading is confident and differs from the name's line, the line is read again from
+the pixels (``Region.reread``); a second look that reads exactly what the seal reads
+stands — two looks at different ink agreeing — and the page's first reading goes to
+``raw``. The seal alone never gives the name: it is the letter's typed name that is
+checked, and a seal may belong to another enterprise.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ import re
 from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Turn, read_fields
 from docpipe.models import FieldValue
+from docpipe.ocr.base import OcrLine
+from docpipe.seal import MIN_CONFIDENCE
 from extractors._beside import date_again
 from extractors._forms import DOUBT, Prose, code_value, find_date, id_value, overlapped
 
@@ -57,8 +66,12 @@ AGENT_RE = re.compile(
 MATTER_RE = re.compile(
     r"(?:前往|前来|代为|全权|负责)?[^，,。；;]{0,30}?办理(?P<matter>[^，,。；;]{2,60}?)(?=[，,。；;]|$)"
 )
-# What follows the label: ``（盖章）：``, glued or half read (``（盖章所：``, ``（盖章``).
-SEAL_JUNK = re.compile(r"^[（(]?(?:盖公章|盖章|公章|签章|签字|签名)(?:[)）]?[:：]|[)）]|.[:：])?")
+# What follows the label: ``（盖章）：``, glued or half read (``（盖章所：``, ``（盖章``,
+# ``（盖：``, ``（盖汽）``: 章 lost or misread under the seal, the bracket still there).
+SEAL_JUNK = re.compile(
+    r"^(?:[（(]?(?:盖公章|盖章|公章|签章|签字|签名)(?:[)）]?[:：]|[)）]|.[:：])?"
+    r"|[（(]盖[\u4e00-\u9fff]?(?:[)）][:：]?|[:：]))"
+)
 LEAD = " \t:：;；,，.。、|)）·•"
 # A stray lower-case letter glued before the name: the seal's edge read as text
 # (``e宁波市…``); no enterprise name starts with one.
@@ -95,6 +108,39 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     )
     if doubtful:
         value.confidence = min(value.confidence, DOUBT)
+    return value
+
+
+def _name_in(text: str) -> str:
+    """The enterprise name in a reading of its line: after the label and its 盖章 mark."""
+    text = re.sub(r"\s+", "", text)
+    for variant in LABELS[0].variants:
+        at = text.find(variant)
+        if at >= 0:
+            text = text[at + len(variant) :]
+            break
+    junk = SEAL_JUNK.match(text.lstrip(LEAD))
+    text = text.lstrip(LEAD)[junk.end() :] if junk else text
+    return STRAY.sub("", text.strip(LEAD)).strip(LEAD)
+
+
+def _as_sealed(region: Region, value: FieldValue, line: OcrLine) -> FieldValue:
+    """The name as a second look at its line reads it, when the seal's arc reads the same."""
+    sealed = {s.text: s for s in region.seal_texts if s.confidence >= MIN_CONFIDENCE}
+    if region.reread is None or not sealed or value.value in sealed:
+        return value
+    for reading in region.reread(line, 0.0):
+        name = _name_in(reading.text)
+        if name in sealed:
+            seal = sealed[name]
+            return value.model_copy(
+                update={
+                    "value": name,
+                    "confidence": round(min(reading.confidence, seal.confidence), 4),
+                    "raw": f"{value.raw} | 又读作 / read again as: {reading.text}"
+                    f" | 印章 / seal: {seal.raw}",
+                }
+            )
     return value
 
 
@@ -144,14 +190,18 @@ def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | No
         "委托书": 0.5,
     },
     threshold=2.0,
+    seals=True,
 )
 def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
     """Fields of an authorization letter (CONTRACT §2 ``authorization_letter``)."""
     hits = read_fields(region.lines, LABELS)
     prose = Prose.of(region.lines)
     out: dict[str, FieldValue] = {}
-    if (v := _enterprise(region, hits.get("enterprise_name"))) is not None:
-        out["enterprise_name"] = v
+    hit = hits.get("enterprise_name")
+    if (v := _enterprise(region, hit)) is not None:
+        out["enterprise_name"] = (
+            v if hit is None or not hit.spans else _as_sealed(region, v, hit.spans[0].line)
+        )
     if (v := _credit_code(region, hits.get("credit_code"), prose)) is not None:
         out["credit_code"] = v
     agent = AGENT_RE.search(prose.text)

@@ -95,7 +95,7 @@ _DATE_DIGITS = str.maketrans({"O": "0", "o": "0", "〇": "0", "I": "1", "l": "1"
 _CORRECTED_PENALTY = 0.9
 
 
-@extractor(DocKind.business_license, keywords=KEYWORDS, threshold=THRESHOLD)
+@extractor(DocKind.business_license, keywords=KEYWORDS, threshold=THRESHOLD, seals=True)
 def extract_business_license(region: Region) -> dict[str, FieldValue]:
     """Read every CONTRACT §2 field of a business license; unread fields are left out."""
     skew = region.ocr.skew if region.ocr.source == "ocr" else 0.0

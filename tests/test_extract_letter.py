@@ -11,6 +11,7 @@ from docpipe.compare import DOUBT_BELOW
 from docpipe.extract import Region
 from docpipe.models import DocKind
 from docpipe.ocr.base import OcrLine, OcrPage
+from docpipe.seal import SealText
 from extractors.authorization_letter import extract_authorization_letter
 
 # Seal damage in the recorded OCR of the committed letters (checked in the images): the
@@ -123,8 +124,23 @@ def test_header_style_letter() -> None:
         # The seal's edge read as a stray mark before the name (accuracy cases 5086, 5033).
         ("委托单位（盖章）：·义乌市信海纳工贸有限公司", "义乌市信海纳工贸有限公司", False),
         ("委托单位（盖章）e宁波市创天贸易股份有限公司", "宁波市创天贸易股份有限公司", False),
+        # 章 lost or misread under the seal, the bracket kept (accuracy cases 5031, 5101).
+        ("委托单位（盖：永康市华博安五金店", "永康市华博安五金店", False),
+        ("委托单位（盖汽）杭州市华宇宏贸易有限公司", "杭州市华宇宏贸易有限公司", False),
+        # A name that starts with 盖 (盖州市) is not a 盖章 mark.
+        ("委托单位（盖章）：盖州市天佳工贸有限公司", "盖州市天佳工贸有限公司", False),
     ],
-    ids=["junk-char", "no-colon", "lost-bracket", "name-unread", "dot", "stray-letter"],
+    ids=[
+        "junk-char",
+        "no-colon",
+        "lost-bracket",
+        "name-unread",
+        "dot",
+        "stray-letter",
+        "half-mark",
+        "misread-mark",
+        "gaizhou",
+    ],
 )
 def test_enterprise_after_half_read_label(
     label_line: str, expected: str | None, doubtful: bool
@@ -148,3 +164,74 @@ def test_seal_pieces_are_not_part_of_the_name() -> None:
     assert out["enterprise_name"].value == "宁波市泰云工贸有限公司"
     assert out["enterprise_name"].confidence < DOUBT_BELOW
     assert "工贸 |" not in (out["enterprise_name"].raw or "")
+
+
+SEALED = "义乌市鑫嘉报关有限公司"
+
+
+def _sealed_region(
+    first: str, again: list[str], seal: str, seal_conf: float = 0.999
+) -> tuple[Region, list[OcrLine]]:
+    """A letter whose name line reads ``first``, a second look ``again``, the seal ``seal``."""
+    lines = [ln("企业授权委托书", 280, 110, h=40), ln(first, 330, 800, w=560), *FOOT[1:]]
+    reg = region(lines)
+    reg.seal_texts = [SealText(seal, seal_conf, (560, 700, 770, 910), seal)]
+    asked: list[OcrLine] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(line)
+        return [OcrLine(text=t, poly=line.poly, confidence=0.97) for t in again]
+
+    reg.reread = reread
+    return reg, asked
+
+
+def test_a_second_look_that_reads_what_the_seal_reads_stands() -> None:
+    """又乌市 (the ring across 义) read again as 义乌市, which the seal's arc reads too."""
+    reg, asked = _sealed_region(
+        "委托单位（盖章：又乌市鑫嘉报关有限公司",
+        ["委托单位（盖章乌市鑫嘉报关有限公司", f"委托单位（盖章）{SEALED}"],
+        SEALED,
+    )
+    got = extract_authorization_letter(reg)["enterprise_name"]
+    assert got.value == SEALED
+    assert got.confidence == 0.97  # the second look's, under the seal's 0.999
+    assert got.raw is not None and "又乌市" in got.raw and "seal" in got.raw
+    assert [a.text for a in asked] == ["委托单位（盖章：又乌市鑫嘉报关有限公司"]
+
+
+@pytest.mark.parametrize(
+    ("first", "again", "seal", "seal_conf"),
+    [
+        # The second looks never read what the seal reads: the first reading stays.
+        (
+            "委托单位（盖章：又乌市鑫嘉报关有限公司",
+            ["委托单位（盖章乌市鑫嘉报关有限公司"],
+            SEALED,
+            0.999,
+        ),
+        # The seal's reading is not confident: not a witness.
+        ("委托单位（盖章：又乌市鑫嘉报关有限公司", [f"委托单位（盖章）{SEALED}"], SEALED, 0.9),
+        # The letter names another enterprise than its seal: the typed name is reported.
+        (
+            "委托单位（盖章）：永康市天佳工贸有限公司",
+            ["委托单位（盖章）永康市天佳工贸有限公司"],
+            SEALED,
+            0.999,
+        ),
+    ],
+    ids=["no-agreement", "weak-seal", "other-enterprise"],
+)
+def test_the_seal_alone_never_names_the_enterprise(
+    first: str, again: list[str], seal: str, seal_conf: float
+) -> None:
+    reg, _ = _sealed_region(first, again, seal, seal_conf)
+    got = extract_authorization_letter(reg)["enterprise_name"]
+    assert got.value == first.split("）", 1)[-1].split("：", 1)[-1]
+    assert got.value != SEALED
+
+
+def test_a_name_the_seal_confirms_is_not_read_again() -> None:
+    reg, asked = _sealed_region(f"委托单位（盖章）：{SEALED}", [], SEALED)
+    assert extract_authorization_letter(reg)["enterprise_name"].value == SEALED
+    assert asked == []
