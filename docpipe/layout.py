@@ -281,15 +281,24 @@ def _overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 
 def _continue_rows(row: list[OcrLine], open_hits: list[Hit]) -> None:
+    """Add each unlabelled line to the open multi-line value whose column it starts in.
+
+    A wrapped value's next line starts under its first, give or take a character or
+    two; a line starting far to its right (a seal's arc read as text, the other
+    column's wrapped value) is not part of it, even when nothing bounds the column.
+    Gaps and margins are measured in the value's own line height: a tall box (curved
+    seal text) does not stretch them.
+    """
     for line in row:
         x0 = line.bbox[0]
         best = None
         for h in open_hits:
             lo, hi = h.column
             last = h.spans[-1].line if h.spans else None
-            if last is not None and line.bbox[1] - last.bbox[3] > 1.6 * max(line.height, 1):
+            height = max(min(line.height, last.height) if last is not None else line.height, 1)
+            if last is not None and line.bbox[1] - last.bbox[3] > 1.6 * height:
                 continue
-            if lo - 1.5 * line.height <= x0 < hi:
+            if lo - 1.5 * height <= x0 < min(hi, lo + 3 * height):
                 best = h
         if best is not None:
             best.spans.append(Span(line, 0, len(line.text)))
