@@ -1,6 +1,8 @@
 """Reading accuracy of docpipe over generated documents of every kind, clean and degraded.
 
     .venv/bin/python bench/accuracy.py [--count 80] [--seed 5000] [--work DIR] [--jobs 2]
+        [--fonts sans,serif]   # print licenses, scanned forms and letters in either face
+                               # (serif: pip install -e '.[fonts]'); use its own --work
 
 Generates cases (``fixtures.generate``) until every kind has ``--count`` documents, half
 of them from degraded cases (every attachment of an odd case is degraded by
@@ -92,7 +94,9 @@ def masked(fld: str, value: str) -> str:
 # --------------------------------------------------------------------------- generation
 
 
-def ensure_cases(work: Path, count: int, seed: int) -> list[Path]:
+def ensure_cases(
+    work: Path, count: int, seed: int, fonts: tuple[str, ...] = ("sans",)
+) -> list[Path]:
     """Case folders under ``work/cases`` until each kind has ``count`` documents, half degraded."""
     cases_dir = work / "cases"
     cases_dir.mkdir(parents=True, exist_ok=True)
@@ -106,7 +110,7 @@ def ensure_cases(work: Path, count: int, seed: int) -> list[Path]:
         folder = cases_dir / f"case-{s:04d}"
         exp_path = folder / "expected.json"
         if not exp_path.is_file() or ("degradations" in _load(exp_path)) != degraded:
-            generate_case(s, cases_dir, degrade_share=1.0 if degraded else 0.0)
+            generate_case(s, cases_dir, degrade_share=1.0 if degraded else 0.0, fonts=fonts)
         exp = _load(exp_path)
         kinds = [d["kind"] for d in exp["documents"]]
         if not any(have[(k, degraded)] < need[(k, degraded)] for k in kinds):
@@ -207,6 +211,7 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
     classes: dict[str, Tally] = defaultdict(Tally)
     confusion: Counter[tuple[str, str]] = Counter()
     by_op: dict[str, Tally] = defaultdict(Tally)
+    by_face: dict[str, Tally] = defaultdict(Tally)
     mistakes: list[Mistake] = []
     errors: list[str] = []
     for res in results:
@@ -215,6 +220,7 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
             errors.append(f"{folder.name}: {mask_text(res['error'])}")
         exp_all = _load(folder / "expected.json")
         degr = exp_all.get("degradations", {})
+        faces = exp_all.get("fonts", {})
         for exp in exp_all["documents"]:
             is_deg = exp["file"] in degr
             doc = _match(exp, res["documents"])
@@ -233,6 +239,7 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
                 got = None if doc is None else doc["fields"].get(k)
                 ok = norm(got) == norm(want)
                 fields[(exp["kind"], k)].add(is_deg, ok)
+                by_face[faces.get(exp["file"], "sans")].add(is_deg, ok)
                 for op in {s["op"] for s in degr.get(exp["file"], {}).get("steps", [])}:
                     by_op[op].add(True, ok)
                 if not ok:
@@ -253,6 +260,7 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
         "classes": classes,
         "confusion": confusion,
         "by_op": by_op,
+        "by_face": by_face,
         "mistakes": mistakes,
         "errors": errors,
     }
@@ -324,6 +332,13 @@ def report(sc: dict[str, Any], n_cases: int, seconds: float, worst: int) -> str:
         f"All fields: {right}/{total} = {_pct(right / total if total else None)}; "
         f"field targets missed: {misses}"
     )
+    by_face: dict[str, Tally] = sc["by_face"]
+    if len(by_face) > 1:
+        out.append("Fields right, by type face: " + ", ".join(
+            f"{face} {_pct(t.rate(False)).strip()} clean (n={t.total[False]}), "
+            f"{_pct(t.rate(True)).strip()} degraded (n={t.total[True]})"
+            for face, t in sorted(by_face.items())
+        ))  # fmt: skip
     by_op: dict[str, Tally] = sc["by_op"]
     if by_op:
         out.append("Degraded fields right, by step in their file's chain: " + ", ".join(
@@ -370,9 +385,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument("--worst", type=int, default=25, help="mistakes to list")
     ap.add_argument("--json", type=Path, help="also write the per-case results here")
+    ap.add_argument("--fonts", default="sans", help="type faces to draw from: sans, or sans,serif")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    folders = ensure_cases(args.work, args.count, args.seed)
+    fonts = tuple(f.strip() for f in args.fonts.split(",") if f.strip())
+    folders = ensure_cases(args.work, args.count, args.seed, fonts)
     print(f"  {len(folders)} cases in {args.work / 'cases'}", file=sys.stderr)
     results = read_all(folders, args.work, args.jobs)
     seconds = time.perf_counter() - t0

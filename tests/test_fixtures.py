@@ -17,6 +17,7 @@ from PIL import Image
 from docpipe.checkdigits import is_valid_id, is_valid_uscc, org_check_char, uscc_check_char
 from docpipe.models import Code, DocKind, Submission
 from fixtures import people, render
+from fixtures._draw import families
 from fixtures.faults import FAULTS, get_path, leaves
 from fixtures.generate import (
     SAMPLES,
@@ -388,3 +389,27 @@ def test_sample_set_is_small_and_varied() -> None:
         for p in folders
     }
     assert modes == {"offline", "online"}
+
+
+@pytest.mark.skipif("serif" not in families(), reason="serif face not installed (extra 'fonts')")
+def test_serif_face_prints_licenses_and_letters_but_not_cards_or_pdfs(tmp_path: Path) -> None:
+    """--fonts serif: the license and letter are printed in the Song face (other pixels
+    than the sans print of the same seed); ID cards and the text-layer PDF stay sans."""
+    sans = generate_case(3, tmp_path / "sans", channel="offline")
+    serif = generate_case(3, tmp_path / "serif", channel="offline", fonts=("serif",))
+    expected = json.loads((serif / "expected.json").read_text(encoding="utf-8"))
+    kinds = {d["file"]: d["kind"] for d in expected["documents"]}
+    printed = {kinds[f] for f in expected["fonts"]}
+    assert {"business_license", "authorization_letter"} <= printed
+    assert not printed & {"id_card_front", "id_card_back"}
+    assert not any(f.endswith(".pdf") for f in expected["fonts"])
+    for name, kind in kinds.items():
+        a = (submission_dir(sans) / name).read_bytes()
+        b = (submission_dir(serif) / name).read_bytes()
+        if name.endswith(".pdf"):  # a PDF's ID differs on every write: compare its fonts
+            with pymupdf.open("pdf", a) as da, pymupdf.open("pdf", b) as db:
+                assert da[0].get_fonts() == db[0].get_fonts()
+                assert da[0].get_text() == db[0].get_text()
+        else:
+            assert (a != b) == (name in expected["fonts"]), (name, kind)
+    assert "fonts" not in json.loads((sans / "expected.json").read_text(encoding="utf-8"))
