@@ -16,9 +16,14 @@ document kind.
 
 Dates printed under a seal (the license's issue date, the letter's date) have no check
 character; a ring across an ``8`` makes it a ``3`` for the page OCR at full confidence.
-Their line is read again too (``UNDER_SEAL``), and when a second reading gives another
-date the first stands in doubt, with the other reading in its raw text: a person
-decides, never a confident mismatch.
+Their line is read again too (``UNDER_SEAL``), every cut in both renderings. When all
+agree with the page, the date stands. Otherwise the readings in the original colours
+decide when they are unanimous: on the accuracy work set
+(192 dates under a seal) the page's reading of the faded image was wrong twice and
+the red channel four times, the original colours of every cut never. A unanimous
+other date replaces the page's (its reading in ``raw``); the page's date confirmed
+stands as it was. Split readings leave the first in doubt, the others in its raw
+text: a person decides, never a confident mismatch.
 """
 
 from __future__ import annotations
@@ -76,8 +81,8 @@ UNDER_SEAL: dict[str, tuple[str, ...]] = {
     "business_license": ("issue_date",),
     "authorization_letter": ("sign_date",),
 }
-# Readings of a date under a seal compared with the first: one cut, both renderings.
-AGREE_READINGS = 2
+# Where the original colours sit among a cut's renderings (``renderings``), and how many.
+ORIGINAL, RENDERINGS = 0, 2
 # Confidence of a date that a second reading contradicts: under compare.DOUBT_BELOW.
 CONTRADICTED = 0.6
 
@@ -152,7 +157,8 @@ class Rereader:
     def read(self, line: OcrLine, reach: float = 0.0) -> Iterator[OcrLine]:
         """Each cut and rendering of ``line`` read again; nothing when the engine cannot.
 
-        Lazily: a caller that has seen enough stops the reading.
+        In order: each cut of ``CUTS``, its renderings in ``renderings``' order. Lazily:
+        a caller that has seen enough stops the reading.
         """
         image = self.pixels()
         for pad in CUTS:
@@ -234,22 +240,35 @@ def agree(
     lines: Sequence[OcrLine],
     reread: Callable[[OcrLine, float], Iterable[OcrLine]],
 ) -> dict[str, FieldValue]:
-    """The fields, each date under a seal in doubt when a second reading disagrees."""
+    """The fields, each date under a seal checked by a second look (module docstring)."""
     out = dict(fields)
     for name in UNDER_SEAL.get(kind, ()):
         first = fields.get(name)
         if first is None or not first.value or first.bbox is None:
             continue
         targets = _lines_for(first, (), lines)
-        # The first cut, in both renderings: enough to see a disagreement, at a third
-        # of the cost (every license and letter has such a date).
-        others = {
-            d
-            for line, reach in targets
-            for r in islice(reread(line, reach), AGREE_READINGS)
-            for d in dates_in(r.text)
-        }
-        others.discard(first.value)
+        if len(targets) != 1:
+            continue
+        line, reach = targets[0]
+        seen = list(reread(line, reach))
+        if all(dates_in(r.text)[:1] == [first.value] for r in seen):
+            continue
+        original = seen[ORIGINAL::RENDERINGS]
+        said = {tuple(dates_in(r.text)[:1]) for r in original}
+        if len(original) == len(CUTS) and len(said) == 1 and () not in said:
+            ((date,),) = said
+            if date != first.value:
+                log.info("%s: every cut in the original colours reads another date", name)
+                out[name] = FieldValue(
+                    value=date,
+                    confidence=round(min(r.confidence for r in original), 4),
+                    bbox=first.bbox,
+                    raw=" | ".join(
+                        [*(r.text for r in original), f"页面读作 / page read: {first.raw}"]
+                    ),
+                )
+            continue
+        others = {d for r in seen for d in dates_in(r.text)} - {first.value}
         if others:
             log.info("%s: a second reading gives another date; in doubt", name)
             out[name] = first.model_copy(
@@ -298,6 +317,7 @@ WEAK_LINE, MAX_WEAK = 0.8, 6
 # The second reading replaces the first when both renderings of the first cut agree at
 # this confidence or more.
 AGREED = 0.9
+AGREE_READINGS = RENDERINGS
 
 
 def refresh_weak(

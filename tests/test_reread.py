@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.models import FieldValue
 from docpipe.ocr.base import OcrLine
-from docpipe.reread import candidates, confirm, crop_line
+from docpipe.reread import CUTS, agree, candidates, confirm, crop_line
 
 CODE = "91330206136905861X"  # valid
 OTHER = "91330784683526801D"  # valid, another enterprise's
@@ -157,7 +157,6 @@ def test_a_letter_whose_seal_crosses_the_code_reads_it_right(tmp_path: Path, rap
 def test_a_date_under_the_seal_that_a_second_reading_contradicts_is_in_doubt() -> None:
     """verify case-7069: the ring over an ``8`` read ``2003`` at confidence 1.0."""
     from docpipe.compare import DOUBT_BELOW
-    from docpipe.reread import agree
 
     line = _line("2003年07月27日", (826, 781, 1004, 808))
     first = {
@@ -174,6 +173,45 @@ def test_a_date_under_the_seal_that_a_second_reading_contradicts_is_in_doubt() -
     assert agree("business_license", first, [line], reread) == first
     reread, _ = _reads("2008年07月27日")
     assert agree("application_form", first, [line], reread) == first
+
+
+def _issue(text: str, value: str) -> tuple[OcrLine, dict[str, FieldValue]]:
+    line = _line(text, (826, 781, 1004, 808))
+    fv = FieldValue(value=value, confidence=1.0, bbox=(826, 781, 1004, 808), raw=text)
+    return line, {"issue_date": fv}
+
+
+def test_every_cut_in_the_original_colours_outweighs_the_faded_page() -> None:
+    """accuracy case-5064: the page (red faded) and the red channel read 23, every cut
+    in the original colours 28: the original colours stand, the page's reading in raw."""
+
+    line, first = _issue("2026年2月23日", "2026-02-23")
+    reread, _ = _reads(*["2026年2月28日", "2026年2月23日"] * len(CUTS))
+    got = agree("business_license", first, [line], reread)["issue_date"]
+    assert got.value == "2026-02-28"
+    assert got.confidence == 0.9  # the weakest original reading (0.90, 0.92, 0.94)
+    assert got.bbox == first["issue_date"].bbox
+    assert got.raw is not None and "2026年2月23日" in got.raw
+
+
+def test_the_red_channel_alone_disagreeing_leaves_the_date_confident() -> None:
+    """Three licenses of the work set: only the red channel misread the digit."""
+
+    line, first = _issue("2021年10月11日", "2021-10-11")
+    reread, _ = _reads(*["2021年10月11日", "2021年10月14日"] * len(CUTS))
+    assert agree("business_license", first, [line], reread) == first
+
+
+def test_split_original_readings_leave_the_date_in_doubt() -> None:
+    from docpipe.compare import DOUBT_BELOW
+
+    line, first = _issue("2026年2月23日", "2026-02-23")
+    reread, _ = _reads(
+        "2026年2月28日", "2026年2月23日", "2026年2月23日", "2026年2月23日", "2026年2月28日", "x"
+    )
+    got = agree("authorization_letter", {"sign_date": first["issue_date"]}, [line], reread)
+    assert got["sign_date"].value == "2026-02-23"
+    assert got["sign_date"].confidence < DOUBT_BELOW
 
 
 def test_a_weak_line_is_replaced_by_two_agreeing_confident_readings() -> None:
