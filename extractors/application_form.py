@@ -114,6 +114,10 @@ def _choice(
         return fv(opt.code, conf, opt.span.bbox, opt.span.line.text)
     if found:
         return hit.value(found[0].code)
+    # A value in the label's row that names no option (IC卡 read ``It`` at 0.53 in a
+    # serif print): the row read again, before a loose reading of what is there.
+    if v := beside_value(region, hit, back, parse, reach=BESIDE_REACH, again=True):
+        return v
     return _loose_device(hit) if options is DEVICES else _unread(hit)
 
 

@@ -433,6 +433,17 @@ def test_an_undetected_device_type_is_read_beside_its_label() -> None:
     assert unread is None or unread.value is None
 
 
+def test_a_device_type_misread_in_its_row_is_read_again() -> None:
+    """accuracy case-5044 (serif print): IC卡 read ``It`` at 0.53, naming no device."""
+    rows = [r for r in ROWS if r[0] != "设备类型"] + [("设备类型", "It")]
+    reg = region(table(rows))
+    first = extract_application_form(reg).get("device_type")
+    assert first is None or first.value is None
+    reg.reread = _rereads("设备类型IC卡", "设备类型IC卡")
+    got = extract_application_form(reg)["device_type"]
+    assert got.value == "IC卡" and got.raw == "IC卡"
+
+
 def test_an_id_number_whose_label_was_lost_is_the_lone_valid_number() -> None:
     rows = [r for r in ROWS if r[0] != "身份证号码"]
     lines = [*table(rows), ln("370202197906096686", 400, 900)]
