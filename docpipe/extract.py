@@ -37,7 +37,7 @@ class Region:
     # by the reading stage for the kinds whose extractor asks (``seals=True``: the
     # license's authority is printed nowhere else, the letter's seal names its
     # enterprise), empty for every other kind.
-    seal_texts: list[SealText] = field(default_factory=list)
+    seal_texts: Iterable[SealText] = field(default_factory=list)
     # The page's pixels in the frame of the boxes, original colours (RGB), for what text
     # does not tell (a tick in a box); None for a page read from its text layer.
     pixels: Callable[[], np.ndarray] | None = None

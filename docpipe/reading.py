@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -37,7 +37,7 @@ from docpipe.ocr.orient import make_upright, turn_image
 from docpipe.pages import Page
 from docpipe.privacy import mask_text
 from docpipe.reread import Rereader, agree, confirm, refresh_weak
-from docpipe.seal import SealText, read_seals
+from docpipe.seal import SealReadings, SealText, iter_seals
 from docpipe.textlayer import text_layer_page
 
 log = logging.getLogger(__name__)
@@ -146,24 +146,25 @@ def read_page(page: Page, engine: OcrEngine) -> ReadPage:
     return ReadPage(page, ocr_image(pixels, engine), scale)
 
 
-def seal_texts(rp: ReadPage, region: Region, engine: OcrEngine) -> list[SealText]:
+def seal_texts(rp: ReadPage, region: Region, engine: OcrEngine) -> SealReadings:
     """The arc text of the red seals in a region, from the page in its original colours.
 
     OCR saw the page with its red faded (``drop_red``); the seal is read from
     ``ReadPage.image()``, the same frame as the boxes, so the seal's box is evidence.
+    Read as the extractor asks (``SealReadings``): a license whose first strip gives
+    the whole authority name never has the second read.
     """
-    start = time.perf_counter()
-    # The page's pixels as the second looks hold them (decoded and resized once a page).
-    rgb = region.pixels() if region.pixels is not None else np.asarray(rp.image().convert("RGB"))
-    texts = read_seals(rgb, engine, region.bbox)
-    log.debug(
-        "%s p%d: %d seal text(s) in %.2fs",
-        region.file,
-        region.page,
-        len(texts),
-        time.perf_counter() - start,
-    )
-    return texts
+
+    def readings() -> Iterator[SealText]:
+        # The page's pixels as the second looks hold them (decoded and resized once a page).
+        rgb = (
+            region.pixels() if region.pixels is not None else np.asarray(rp.image().convert("RGB"))
+        )
+        for got in iter_seals(rgb, engine, region.bbox):
+            log.debug("%s p%d: seal read %r", region.file, region.page, got.confidence)
+            yield got
+
+    return SealReadings(readings())
 
 
 def extract_region(region: Region) -> Document:

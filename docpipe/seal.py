@@ -28,6 +28,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -271,13 +272,46 @@ def read_seals(
     order of ``strips``. A strip the engine cannot read (a replay engine without a
     record of it) gives nothing; the cause is logged.
     """
-    out: list[SealText] = []
+    return list(iter_seals(rgb, engine, region, max_seals, strips))
+
+
+def iter_seals(
+    rgb: np.ndarray,
+    engine: OcrEngine,
+    region: BBox | None = None,
+    max_seals: int = 2,
+    strips: tuple[Strip, ...] = STRIPS,
+) -> Iterator[SealText]:
+    """``read_seals`` one strip at a time: nothing is found or read before it is asked for."""
     for seal in find_seals(rgb, region)[:max_seals]:
         for strip in strips:
             got = _read_strip(rgb, seal, strip, engine)
             if got is not None:
-                out.append(got)
-    return out
+                yield got
+
+
+class SealReadings:
+    """Readings of seals taken as they are asked for, and kept: iterable again and again.
+
+    A caller that is satisfied by the first reading (a whole authority name read at
+    full confidence) stops there, and the other strips are never read.
+    """
+
+    def __init__(self, source: Iterable[SealText]) -> None:
+        """``source`` yields the readings (``iter_seals``); it is drawn on lazily."""
+        self._source = iter(source)
+        self._taken: list[SealText] = []
+
+    def __iter__(self) -> Iterator[SealText]:
+        i = 0
+        while True:
+            if i == len(self._taken):
+                got = next(self._source, None)
+                if got is None:
+                    return
+                self._taken.append(got)
+            yield self._taken[i]
+            i += 1
 
 
 def _read_strip(rgb: np.ndarray, seal: Seal, strip: Strip, engine: OcrEngine) -> SealText | None:

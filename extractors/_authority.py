@@ -22,7 +22,7 @@ at its lower right (older ones also after 登记机关). In order:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
 from functools import cache
 
@@ -68,7 +68,7 @@ def printed_authority(
     return FieldValue(value=None, confidence=0.0)
 
 
-def seal_authority(texts: Sequence[SealText], credit_code: str | None) -> FieldValue:
+def seal_authority(texts: Iterable[SealText], credit_code: str | None) -> FieldValue:
     """The authority read off the seal: a whole name, else the credit code's candidate.
 
     A whole name that is not a candidate but close to one (永原市… for 永康市…, a

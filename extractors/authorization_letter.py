@@ -126,16 +126,17 @@ def _name_in(text: str) -> str:
 
 def _as_sealed(region: Region, value: FieldValue, line: OcrLine) -> FieldValue:
     """The name as a second look at its line reads it, when the seal's arc reads the same."""
-    sealed = {s.text: s for s in region.seal_texts if s.confidence >= MIN_CONFIDENCE}
-    if region.reread is None or not sealed or value.value in sealed:
+    if region.reread is None:
+        return value
+    # The first confident reading of the arc is enough (the others are not read).
+    seal = next((s for s in region.seal_texts if s.confidence >= MIN_CONFIDENCE), None)
+    if seal is None or value.value == seal.text:
         return value
     for reading in region.reread(line, 0.0):
-        name = _name_in(reading.text)
-        if name in sealed:
-            seal = sealed[name]
+        if _name_in(reading.text) == seal.text:
             return value.model_copy(
                 update={
-                    "value": name,
+                    "value": seal.text,
                     "confidence": round(min(reading.confidence, seal.confidence), 4),
                     "raw": f"{value.raw} | 又读作 / read again as: {reading.text}"
                     f" | 印章 / seal: {seal.raw}",

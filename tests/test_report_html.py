@@ -181,9 +181,10 @@ def review_sample(case: str) -> Reviewed:
 
 @pytest.fixture(scope="module")
 def every_severity() -> Reviewed:
-    """A sample with error and warning mismatches, plus an injected info finding.
+    """A sample with error mismatches, plus an injected warning and info finding.
 
-    No rule emits ``info`` yet, so one is added with evidence on the license's name.
+    No rule emits ``info`` yet, so one is added with evidence on the license's name; the
+    sample's one doubt (its device type, unread) is read now, so a warning is added too.
     """
     sample = review_sample(MISMATCH_CASE)
     r = sample.report
@@ -201,6 +202,15 @@ def every_severity() -> Reviewed:
         evidence=[Evidence(file=license_doc.file, page=1, bbox=name.bbox, text=name.raw)],
         message="注入的提示 / an injected info finding",
     )
+    warning = info.model_copy(
+        update={
+            "rule": "TEST-WARNING",
+            "title": "存疑测试 / injected doubt",
+            "code": Code.not_found,
+            "severity": Severity.warning,
+            "message": "注入的存疑 / an injected warning finding",
+        }
+    )
     assert r.reference_date is not None
     report = build_report(
         submission_id=r.submission_id,
@@ -208,7 +218,7 @@ def every_severity() -> Reviewed:
         reference_date=date.fromisoformat(r.reference_date),
         attachments=r.attachments,
         documents=r.documents,
-        findings=[info, *r.findings],  # render must order it, not the caller
+        findings=[info, warning, *r.findings],  # render must order them, not the caller
         docpipe_version=r.docpipe_version,
     )
     report = report.model_copy(

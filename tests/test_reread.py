@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -200,6 +200,20 @@ def test_the_red_channel_alone_disagreeing_leaves_the_date_confident() -> None:
     line, first = _issue("2021年10月11日", "2021-10-11")
     reread, _ = _reads(*["2021年10月11日", "2021年10月14日"] * len(CUTS))
     assert agree("business_license", first, [line], reread) == first
+
+
+def test_a_first_cut_sure_of_the_date_is_not_read_further() -> None:
+    """Both renderings of the first cut confirm the page at ≥ SURE: no other cut is read."""
+    line, first = _issue("2021年10月11日", "2021-10-11")
+    taken: list[str] = []
+
+    def reread(line: OcrLine, reach: float) -> Iterator[OcrLine]:
+        for text, conf in (("2021年10月11日", 1.0), ("2021年10月11日", 0.995), ("x", 1.0)):
+            taken.append(text)
+            yield OcrLine(text=text, poly=line.poly, confidence=conf)
+
+    assert agree("business_license", first, [line], reread) == first
+    assert taken == ["2021年10月11日", "2021年10月11日"]
 
 
 def test_split_original_readings_leave_the_date_in_doubt() -> None:

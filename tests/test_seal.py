@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -241,3 +242,25 @@ def test_a_whole_reading_of_a_place_that_does_not_exist_is_the_codes_candidate()
     assert got.value == "永康市市场监督管理局"
     assert got.confidence == 0.9  # the likeness: one character in ten not read
     assert got.raw == "seal: 永原市市场监督管理局"
+
+
+def test_seal_readings_are_taken_when_asked_and_kept() -> None:
+    """A license whose first strip reads the whole name never has the second read."""
+    from docpipe.seal import SealReadings
+    from extractors._authority import seal_authority
+
+    drawn: list[str] = []
+
+    def source() -> Iterator[SealText]:
+        for text in ("杭州市西湖区市场监督管理局", "杭州市西湖区市场监督管理局"):
+            drawn.append(text)
+            yield _seal_text(text, 0.99)
+
+    readings = SealReadings(source())
+    assert drawn == []  # nothing read before it is asked for
+    got = seal_authority(readings, "91330106520175103Q")
+    assert got.value == "杭州市西湖区市场监督管理局" and len(drawn) == 1
+    # Iterated again: the kept reading first, then the rest, each drawn once.
+    assert [t.text for t in readings] == ["杭州市西湖区市场监督管理局"] * 2
+    assert [t.text for t in readings] == ["杭州市西湖区市场监督管理局"] * 2
+    assert len(drawn) == 2
