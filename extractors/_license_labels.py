@@ -32,8 +32,13 @@ def split_half_labels(lines: Sequence[OcrLine]) -> list[OcrLine]:
     out: list[OcrLine] = []
     lines = [piece for line in lines for piece in _unstack(line)]
     misread = {id(h) for line in lines if (h := _misread_half(line, lines)) is not None}
+    firsts = {id(line): f for line in lines if (f := _misread_first_half(line, lines))}
+    misread |= {id(f) for f in firsts.values()}
     for line in lines:
         if id(line) in misread:
+            continue
+        if (first := firsts.get(id(line))) is not None:
+            out.extend(_relabelled(first, line))
             continue
         m = _HALF_LINE.match(line.text)
         full = _HALVES.get(m.group(1)) if m else None
@@ -68,6 +73,40 @@ def _misread_half(line: OcrLine, lines: Sequence[OcrLine]) -> OcrLine | None:
         if near and len(t) == 1 and o.confidence < _HALF_DOUBT:
             return o
     return None
+
+
+def _misread_first_half(line: OcrLine, lines: Sequence[OcrLine]) -> OcrLine | None:
+    """The box of a spaced label's first half read as another character, if any.
+
+    For a value glued to its label's second half (``所浙江省…``): a lone character
+    that is no label half, within four character widths to its left in the same row,
+    is the first half misread (``住`` read ``佳``, case 5073).
+    """
+    text = line.text.strip()
+    full = _HALVES.get(text[:1])
+    if full is None or text[0] != full[1] or len(text) < 2:
+        return None
+    x0, cy, h = line.bbox[0], line.center[1], line.height
+    for o in lines:
+        t = o.text.strip()
+        near = 0 < x0 - o.bbox[2] < 4 * h and abs(o.center[1] - cy) < 0.6 * h
+        if near and len(t) == 1 and t not in _HALVES:
+            return o
+    return None
+
+
+def _relabelled(first: OcrLine, line: OcrLine) -> list[OcrLine]:
+    """The whole label (from the misread first half to the second) and the value after it."""
+    x0, y0, x1, y1 = line.bbox
+    text = line.text.strip()
+    full = _HALVES[text[0]]
+    start = line.text.index(text[0])
+    n = max(len(line.text), 1)
+    cut = x0 + (x1 - x0) * (start + 1) / n
+    fx0, fy0, _, fy1 = first.bbox
+    label = _box(line, full, (fx0, min(fy0, y0), cut, max(fy1, y1)))
+    label = label.model_copy(update={"confidence": min(first.confidence, line.confidence)})
+    return [label, _box(line, line.text[start + 1 :].strip(), (cut, y0, x1, y1))]
 
 
 def _unstack(line: OcrLine) -> list[OcrLine]:

@@ -153,18 +153,22 @@ _TEXT_FIELDS = (
 # In a business scope a colon follows only 项目 (一般项目：…；许可项目：…); items are
 # separated by ；and 、 and a sentence ends with 。 before the next 项目 or at the end.
 _SCOPE_COLON = re.compile(r"(?<!项目)[:：]")
+# …and the headers 一般项目 / 许可项目 are followed by a colon, never a semicolon.
+_SCOPE_HEAD = re.compile(r"((?:一般|许可)项目)[;；]")
 _SCOPE_STOP = re.compile(r"(?<![)）])[。.](?=[\u4e00-\u9fff])(?!(?:一般|许可|经营)?项目)")
 
 
 def _scope_marks(text: str) -> str:
-    """The scope's list marks as printed where the OCR confused them (；→：, 、→。).
+    """The scope's list marks as printed where the OCR confused them (；→：, 、→。, ：→；).
 
     >>> _scope_marks("一般项目：五金产品批发：家用电器销售；技术服务。技术开发")
     '一般项目：五金产品批发；家用电器销售；技术服务、技术开发'
     >>> _scope_marks("一般项目：日用百货销售。许可项目：货物进出口（除依法须经批准的项目外）。")
     '一般项目：日用百货销售。许可项目：货物进出口（除依法须经批准的项目外）。'
+    >>> _scope_marks("一般项目；五金产品批发")
+    '一般项目：五金产品批发'
     """
-    return _SCOPE_STOP.sub("、", _SCOPE_COLON.sub("；", text))
+    return _SCOPE_HEAD.sub(r"\1：", _SCOPE_STOP.sub("、", _SCOPE_COLON.sub("；", text)))
 
 
 def _hit_text(hit: Hit) -> str:

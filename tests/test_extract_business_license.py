@@ -311,6 +311,26 @@ def test_a_misread_second_half_of_a_spaced_label_is_not_the_value() -> None:
     assert read(lines)["enterprise_type"].startswith("雨")
 
 
+def test_a_misread_first_half_of_a_spaced_label_is_not_the_value() -> None:
+    """住 read 佳 in its own box, 所 glued to the address (accuracy case-5073): the scope
+    beside it in the same row does not swallow the address, and the address is read."""
+    address = "浙江省永康市中山北路224号锦绣江南9幢2单元2201室"
+    lines = [
+        *header(),
+        ln("名称", 93, 298), ln("永康市海晟进出口有限公司", 225, 300),
+        ln("经营范围", 93, 400), ln("一般项目：五金产品批发；家用", 225, 400, 20),
+        ln("佳", 751, 402), ln("所" + address[:20], 832, 404, 18),
+        ln("电器销售。", 225, 428, 20), ln(address[20:], 877, 430, 18),
+        *footer(),
+    ]  # fmt: skip
+    got = read(lines)
+    assert got["business_scope"] == "一般项目：五金产品批发；家用电器销售。"
+    assert got["address"] == address
+    # A value that only starts with 所 and has no lone character before it is left whole.
+    lines[-len(footer()) - 4] = ln("x", 10, 900)
+    assert "address" not in read(lines) or read(lines)["address"] != address
+
+
 def test_overlapping_boxes_read_once() -> None:
     """Two overlapping boxes read the shared ``2`` twice; the value has it once."""
     lines = [*header(), ln("注册资本2", 684, 340, 28), ln("200万元人民币", 812, 340, 20), *footer()]
