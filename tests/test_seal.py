@@ -205,12 +205,18 @@ def _seal_text(text: str, conf: float) -> SealText:
         ("宁渡市北仑区市场基籍普理局", "92330206166893646P", "宁波市北仑区市场监督管理局"),
         # Too little of the name read: not guessed.
         ("干波市花仑区市场路重厘路", "92330206166893646P", None),
-        # An authority with a name of its own for that division: not replaced.
-        ("杭州市高新区（滨江）市场监督管理局", "91330108892182275P", None),
+        # A division whose regulator has a name of its own (OWN_NAMES): that name.
+        (
+            "杭州市高新区（滨江）市场监替管理局",
+            "91330108892182275P",
+            "杭州市高新区（滨江）市场监督管理局",
+        ),
+        # Another city's regulator read in its place: no candidate's place, nothing.
+        ("又岛市市场监慧馨理局", "91330782646114939U", None),
         # No credit code read: nothing to match against.
         ("永康市市场监督龍造局", None, None),
     ],
-    ids=["yongkang", "beilun", "too-poor", "own-name", "no-code"],
+    ids=["yongkang", "beilun", "too-poor", "own-name", "tied-places", "no-code"],
 )
 def test_a_poor_arc_reading_is_matched_to_the_credit_codes_division(
     reading: str, code: str | None, want: str | None
