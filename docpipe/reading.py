@@ -35,6 +35,7 @@ from docpipe.ocr import get_engine
 from docpipe.ocr.base import OcrEngine, OcrPage
 from docpipe.ocr.orient import make_upright, turn_image
 from docpipe.pages import Page
+from docpipe.places import restore_places
 from docpipe.privacy import mask_text
 from docpipe.reread import Rereader, agree, confirm, refresh_weak
 from docpipe.seal import SealReadings, SealText, iter_seals
@@ -178,8 +179,9 @@ def extract_region(region: Region) -> Document:
     if region.kind != DocKind.other:
         fields = load_extractors().get(region.kind.value).func(region)
         if region.reread is not None:
-            fields = confirm(fields, region.lines, region.reread)
+            fields = confirm(fields, region.lines, region.reread, region.kind.value)
             fields = agree(region.kind.value, fields, region.lines, region.reread)
+        fields = restore_places(region.kind.value, fields)
     conf = min((v.confidence for v in fields.values() if v.value), default=1.0)
     return Document(
         file=region.file,

@@ -26,11 +26,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from difflib import SequenceMatcher
-from functools import cache
 
 from docpipe.layout import Hit, clean, compact
 from docpipe.models import FieldValue
 from docpipe.ocr.base import OcrLine
+from docpipe.places import place_name
 from docpipe.seal import MIN_CONFIDENCE, SealText, authority_text
 
 _AUTHORITY = re.compile(r"[\u4e00-\u9fff（）()]{2,}(市场监督管理局|工商行政管理局|行政审批局)")
@@ -150,7 +150,7 @@ def candidates(credit_code: str) -> list[str]:
     division = credit_code[2:8]
     if not division.isdigit():
         return []
-    county, prefecture = _place(division), _place(division[:4] + "00")
+    county, prefecture = place_name(division), place_name(division[:4] + "00")
     out: list[str] = []
     if county and county != "市辖区" and division[4:] != "00":
         if county.endswith("区") and prefecture:
@@ -160,19 +160,3 @@ def candidates(credit_code: str) -> list[str]:
     if prefecture:
         out.append(prefecture + REGULATOR)
     return out + list(OWN_NAMES.get(division, ()))
-
-
-@cache
-def _place(division: str) -> str | None:
-    """The current name of a GB/T 2260 division (``[1992-]永康市`` → 永康市), or ``None``."""
-    from stdnum import numdb
-
-    info = {k: v for _, props in numdb.get("cn/loc").info(division) for k, v in props.items()}
-    names = info.get("county", "")
-    if not names:
-        return None
-    for name in names.split(","):
-        m = re.fullmatch(r"(?:\[(\d*)-(\d*)\])?(.+)", name)
-        if m and not m.group(2):  # no end year: still in use
-            return m.group(3)
-    return None

@@ -13,6 +13,7 @@ from PIL import Image, ImageDraw
 
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.models import FieldValue
+from docpipe.normalize import norm_date
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import CUTS, agree, candidates, confirm, crop_line
 
@@ -181,17 +182,41 @@ def _issue(text: str, value: str) -> tuple[OcrLine, dict[str, FieldValue]]:
     return line, {"issue_date": fv}
 
 
-def test_every_cut_in_the_original_colours_outweighs_the_faded_page() -> None:
-    """accuracy case-5064: the page (red faded) and the red channel read 23, every cut
-    in the original colours 28: the original colours stand, the page's reading in raw."""
-
-    line, first = _issue("2026年2月23日", "2026-02-23")
-    reread, _ = _reads(*["2026年2月28日", "2026年2月23日"] * len(CUTS))
+def test_every_second_reading_of_another_date_replaces_the_page() -> None:
+    """accuracy case-5091: the page read 2022, every cut in both renderings 2024."""
+    line, first = _issue("2022年04月03日", "2022-04-03")
+    reread, _ = _reads(*["2024年04月03日"] * (len(CUTS) * 2))
     got = agree("business_license", first, [line], reread)["issue_date"]
-    assert got.value == "2026-02-28"
-    assert got.confidence == 0.9  # the weakest original reading (0.90, 0.92, 0.94)
+    assert got.value == "2024-04-03"
+    assert got.confidence == 0.9  # the weakest second reading
     assert got.bbox == first["issue_date"].bbox
-    assert got.raw is not None and "2026年2月23日" in got.raw
+    assert got.raw is not None and "2022年04月03日" in got.raw
+
+
+@pytest.mark.parametrize(
+    ("page", "original", "red", "truth"),
+    [
+        # accuracy case-5064: the ring across an 8 faded into a 3 by the page and the
+        # red channel; the original colours read 28.
+        ("2026年2月23日", "2026年2月28日", "2026年2月23日", "2026-02-28"),
+        # verify case-8087: the seal's red 场 across a 1 reads 4 in the original colours;
+        # the page and the red channel read 01.
+        ("2013年01月03日", "2013年04月03日", "2013年01月03日", "2013-01-03"),
+    ],
+    ids=["ring-faded", "red-stroke"],
+)
+def test_the_original_colours_against_the_page_and_red_channel_is_a_doubt(
+    page: str, original: str, red: str, truth: str
+) -> None:
+    """The same pattern, a different truth each time: a person decides."""
+    from docpipe.compare import DOUBT_BELOW
+
+    line, first = _issue(page, first_value := norm_date(page) or "")
+    reread, _ = _reads(*[original, red] * len(CUTS))
+    got = agree("business_license", first, [line], reread)["issue_date"]
+    assert got.value == first_value and got.confidence < DOUBT_BELOW
+    assert norm_date(original) in (got.raw or "")
+    assert truth in (first_value, norm_date(original))
 
 
 def test_the_red_channel_alone_disagreeing_leaves_the_date_confident() -> None:
@@ -296,3 +321,12 @@ def test_a_misread_label_still_finds_the_codes_line() -> None:
     reread, _ = _reads("统一社会信用代码：" + CODE)
     line = _line("统一社会信月代码：9133020613690586")
     assert confirm({}, [line], reread)["credit_code"].value == CODE
+
+
+def test_a_field_the_kind_does_not_have_is_not_looked_for() -> None:
+    """A letter's 身份证号码 line is the agent's: confirm() gives it no operator_id_number."""
+    line = _line("（身份证号码：" + ID + "）前往")
+    reread, _ = _reads(ID)
+    got = confirm({}, [line], reread, "authorization_letter")
+    assert "operator_id_number" not in got and "id_number" not in got
+    assert confirm({}, [line], reread, "application_form")["operator_id_number"].value == ID
