@@ -204,6 +204,21 @@ def _lone_id(region: Region, out: dict[str, FieldValue]) -> FieldValue | None:
     return fv(_valid_id(line.text), line.confidence * BESIDE, line.bbox, line.text)
 
 
+def _lone_option(region: Region, options: dict[str, str]) -> FieldValue | None:
+    """The one option standing alone on a line, when its field's label was not read.
+
+    A blurred scan of a bold label (证件类型 read ``银``, 设备类型 ``型``) leaves the value
+    cell beside it read: a line that is nothing but one option of the field (居民身份证,
+    共享盾), the only such line on the form, is that field's value. ``options`` maps
+    each printed variant to its value.
+    """
+    found = [ln for ln in region.lines if clean(ln.text) in options]
+    if len({options[clean(ln.text)] for ln in found}) != 1:
+        return None
+    line = found[0]
+    return fv(options[clean(line.text)], line.confidence * BESIDE, line.bbox, line.text)
+
+
 # How an enterprise's name ends (company, branch, sole proprietorship, partnership…).
 _ENTERPRISE_END = re.compile(r".{2,}(?:公司|分公司|厂|店|经营部|商行|工作室|合伙企业\)?|合作社)$")
 
@@ -325,7 +340,9 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
         out["operator_name"] = v
     if (h := hits.get("operator_id_type")) and h.spans:
         out["operator_id_type"] = _id_type(h)
-    elif v := beside_value(region, h, back, _listed_type, reach=BESIDE_REACH):
+    elif v := beside_value(region, h, back, _listed_type, reach=BESIDE_REACH) or _lone_option(
+        region, {t: t for t in ID_TYPES}
+    ):
         out["operator_id_type"] = v
     if (h := hits.get("operator_id_number")) and h.spans:
         number, factor = id_value(h.text)
@@ -338,8 +355,11 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
         digits = re.sub(r"\D", "", h.text)
         ok = re.fullmatch(r"1\d{10}", digits) is not None
         out["operator_mobile"] = h.value(digits, h.confidence * (1.0 if ok else DOUBT))
-    if (v := _choice(region, hits.get("device_type"), DEVICES, back)) is not None:
-        out["device_type"] = v
+    device = _choice(region, hits.get("device_type"), DEVICES, back)
+    if device is None or device.value is None:
+        device = _lone_option(region, {t: code for code, ts in DEVICES for t in ts}) or device
+    if device is not None:
+        out["device_type"] = device
     if (h := hits.get("device_number")) and h.spans:
         digits = re.sub(r"\D", "", h.text)
         clean_digits = digits == _text(h)

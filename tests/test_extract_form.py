@@ -444,6 +444,27 @@ def test_a_device_type_misread_in_its_row_is_read_again() -> None:
     assert got.value == "IC卡" and got.raw == "IC卡"
 
 
+def test_options_whose_labels_were_lost_are_the_lone_option_lines() -> None:
+    """Serif bold labels blurred (证件类型 read 银, 设备类型 read 型; accuracy case-5003):
+    the value cells 居民身份证 and 共享盾, each the only such line, are the values."""
+    rows = [
+        ("银", "居民身份证")
+        if r[0] == "证件类型"
+        else ("型", "共享盾")
+        if r[0] == "设备类型"
+        else r
+        for r in ROWS
+    ]
+    out = extract_application_form(region(table(rows)))
+    assert out["operator_id_type"].value == "居民身份证"
+    assert out["device_type"].value == "共享盾"
+    assert out["device_type"].confidence < 1.0  # found without its label: a little less sure
+    # Two different options alone on lines: no telling which is the value.
+    two = [*table(rows), ln("IC卡", 400, 1200)]
+    got = extract_application_form(region(two)).get("device_type")
+    assert got is None or got.value is None
+
+
 def test_an_id_number_whose_label_was_lost_is_the_lone_valid_number() -> None:
     rows = [r for r in ROWS if r[0] != "身份证号码"]
     lines = [*table(rows), ln("370202197906096686", 400, 900)]
