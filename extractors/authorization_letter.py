@@ -91,8 +91,20 @@ def _balanced(text: str) -> bool:
 def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     if hit is None:
         return None
-    # Seal legend pieces the OCR put in the same row cross the name's line: not the name.
-    own = [s for s in hit.spans if not overlapped(s.line, [hit.spans[0].line]) or s is hit.spans[0]]
+    # Seal legend pieces the OCR put in the same row cross the name's line, or each
+    # other (秀 | 远 | 义乌市远盛…, case 5047): not the name. Of two crossing boxes the
+    # shorter is the legend's (the name's own pieces never cross).
+    own = [
+        s
+        for s in hit.spans
+        if s is hit.spans[0]
+        or not any(
+            t is not s
+            and len(s.text.strip()) <= len(t.text.strip())
+            and overlapped(s.line, [t.line])
+            for t in hit.spans
+        )
+    ]
     stamped = len(own) < len(hit.spans)
     hit = Hit(hit.label, hit.label_bbox, own, hit.column)
     text = re.sub(r"\s+", "", hit.text)

@@ -166,6 +166,26 @@ def test_seal_pieces_are_not_part_of_the_name() -> None:
     assert "工贸 |" not in (out["enterprise_name"].raw or "")
 
 
+def test_seal_pieces_crossing_a_name_in_its_own_box_are_left_out() -> None:
+    """Case 5047: the label alone in its box, then 秀 | 远 (the seal's legend, crossing
+    each other and the name's box) and the name: the name without them, in doubt."""
+    lines = [
+        ln("企业授权委托书", 280, 110, h=40),
+        ln("委托单位（盖章", 330, 800, w=160),
+        OcrLine(text="秀", poly=[(482, 787), (530, 787), (530, 827), (482, 827)], confidence=0.53),
+        OcrLine(text="远", poly=[(502, 785), (550, 785), (550, 814), (502, 814)], confidence=0.92),
+        OcrLine(
+            text="义乌市远盛贸易有限公司",
+            poly=[(519, 794), (771, 794), (771, 823), (519, 823)],
+            confidence=1.0,
+        ),
+        *FOOT[1:],
+    ]
+    got = extract_authorization_letter(region(lines))["enterprise_name"]
+    assert got.value == "义乌市远盛贸易有限公司"
+    assert got.confidence < DOUBT_BELOW
+
+
 SEALED = "义乌市鑫嘉报关有限公司"
 
 
