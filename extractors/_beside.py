@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from docpipe.extract import Region
 from docpipe.layout import Hit, Label, Turn, clean
@@ -39,10 +40,30 @@ def shaped(pattern: re.Pattern[str], labels: Sequence[Label]) -> Callable[[str],
     return parse
 
 
+class Beside(NamedTuple):
+    """What second looks beside a label agree on.
+
+    The value (parsed when asked), the text after the label in the most confident
+    agreeing reading, its confidence (x ``BESIDE``), and the weakest character of any
+    agreeing reading.
+    """
+
+    value: str
+    text: str
+    confidence: float
+    weakest: float
+
+
 def beside(
-    region: Region, hit: Hit | None, back: Turn, reach: float, *, again: bool = False
-) -> tuple[str, float, float] | None:
-    """What second readings agree on right of ``hit``'s label: text, confidence, weakest.
+    region: Region,
+    hit: Hit | None,
+    back: Turn,
+    reach: float,
+    *,
+    again: bool = False,
+    parse: Callable[[str], str | None] | None = None,
+) -> Beside | None:
+    """What second readings agree on right of ``hit``'s label (``Beside``).
 
     ``back`` takes the extractor's (levelled) frame to the page's; ``reach`` is how far
     right the row is read, in line heights. Only for a label without a value, or, with
@@ -61,7 +82,7 @@ def beside(
         reach = max(reach, (end - x1) / max(y1 - y0, 1.0) + 1.5)
     poly = [back.point(p) for p in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
     label = OcrLine(text="", poly=poly, confidence=1.0)
-    votes: dict[str, list[OcrLine]] = {}
+    votes: dict[str, list[tuple[OcrLine, str]]] = {}
     for reading in region.reread(label, reach):
         text = clean(reading.text)
         for variant in sorted(hit.label.variants, key=len, reverse=True):
@@ -69,17 +90,23 @@ def beside(
                 text = text[len(variant) :]
                 break
         text = text.lstrip(":：|")
-        if text:
-            votes.setdefault(text, []).append(reading)
+        # With ``parse``, readings vote for what they say, not for how much of the next
+        # label the cut took in (性别女民族 and 性别女民 both say 女).
+        said = parse(text) if parse is not None and text else text
+        if said:
+            votes.setdefault(said, []).append((reading, text))
     if not votes:
         return None
-    text, agreed = max(votes.items(), key=lambda kv: (len(kv[1]), max(r.confidence for r in kv[1])))
+    said, agreed = max(
+        votes.items(), key=lambda kv: (len(kv[1]), max(r.confidence for r, _ in kv[1]))
+    )
     if len(agreed) < 2:
         return None
     # The weakest character of any agreeing reading (label included: conservative): a
     # rare character read as a common one agrees with itself (吕丽彧 as 吕丽或).
-    weakest = min(r.weakest() for r in agreed)
-    return text, max(r.confidence for r in agreed) * BESIDE, weakest
+    weakest = min(r.weakest() for r, _ in agreed)
+    best, text = max(agreed, key=lambda rt: rt[0].confidence)
+    return Beside(said, text, best.confidence * BESIDE, weakest)
 
 
 def on_label_row(hit: Hit) -> bool:
@@ -105,14 +132,11 @@ def beside_value(
 
     Its box is the label's, in the extractor's frame (the caller turns its values back).
     """
-    got = beside(region, hit, back, reach, again=again)
+    got = beside(region, hit, back, reach, again=again, parse=parse)
     if got is None or hit is None:
         return None
-    value = parse(got[0])
-    if value is None:
-        return None
-    out = fv(value, got[1], hit.label_bbox, got[0])
-    out.char_confidence = round(got[2], 4)
+    out = fv(got.value, got.confidence, hit.label_bbox, got.text)
+    out.char_confidence = round(got.weakest, 4)
     return out
 
 

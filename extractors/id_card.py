@@ -48,6 +48,8 @@ THRESHOLD = 4.0
 # How far right of 姓名 a missed name is read again, in line heights (the portrait
 # starts some ten heights on).
 NAME_REACH = 6.0
+# How far right of 性别 / 民族 a second look reads: one character, then the next label.
+SHORT_REACH = 3.0
 
 FRONT_LABELS = (
     Label("name", ("姓名",)),
@@ -228,6 +230,18 @@ def norm_ethnicity(text: str) -> tuple[str, bool]:
     return t, False
 
 
+def _ethnicity_in(text: str) -> str | None:
+    """The known 民族 a second look at its row starts with, else ``None``."""
+    value, known = norm_ethnicity(text)
+    return value if known and value else None
+
+
+def _gender_in(text: str) -> str | None:
+    """The 男 / 女 a second look at its row starts with, else ``None``."""
+    t = clean(text).lstrip(":：")
+    return t[0] if t[:1] in ("男", "女") else None
+
+
 def read_ethnicity(hit: Hit | None) -> FieldValue | None:
     """民族 after its label (glued or spaced), simplified; unknown names lose confidence."""
     if hit is None or not hit.text:
@@ -270,10 +284,22 @@ def extract_front(region: Region) -> dict[str, FieldValue]:
         name = beside_value(
             region, hits.get("name"), back, shaped(CJK_NAME, FRONT_LABELS), reach=NAME_REACH
         )
+    gender = read_gender(hits.get("gender"), lines) or beside_value(
+        region, hits.get("gender"), back, _gender_in, reach=SHORT_REACH, again=True
+    )
+    ethnicity = read_ethnicity(hits.get("ethnicity"))
+    if ethnicity is None or ethnicity.value not in ETHNICITIES:
+        # A one-character value beside its label missed, or read as a mark (``[``).
+        ethnicity = (
+            beside_value(
+                region, hits.get("ethnicity"), back, _ethnicity_in, reach=SHORT_REACH, again=True
+            )
+            or ethnicity
+        )
     out: dict[str, FieldValue | None] = {
         "name": name,
-        "gender": read_gender(hits.get("gender"), lines),
-        "ethnicity": read_ethnicity(hits.get("ethnicity")),
+        "gender": gender,
+        "ethnicity": ethnicity,
         "birth_date": read_birth(hits.get("birth_date"), lines),
         "address": read_address(hits.get("address")),
         "id_number": read_id_number(hits.get("id_number"), lines),

@@ -445,3 +445,38 @@ def test_a_name_the_detector_missed_is_read_beside_its_label() -> None:
     # A second reading that runs into another label is not a name.
     reg.reread = _rereads("姓名性别", "姓名性别")
     assert "name" not in extract_front(reg)
+
+
+@pytest.mark.parametrize(
+    ("row", "field", "again", "want"),
+    [
+        # Case 5072: 汉/满 read as a mark; the row beside 民族 read again.
+        (
+            [ln("性别", 60, 150), ln("男", 180, 150), ln("民族", 330, 150), ln("[", 450, 150)],
+            "ethnicity",
+            ("民族满", "民族满"),
+            "满",
+        ),
+        # Cases 5011 / 5023: 女 beside 性别 not detected.
+        (
+            [ln("性别", 60, 150), ln("民族", 330, 150), ln("汉", 450, 150)],
+            "gender",
+            ("性别女民族", "性别女民族汉"),
+            "女",
+        ),
+    ],
+    ids=["ethnicity-mark", "gender-missed"],
+)
+def test_a_short_value_missed_or_misread_is_read_beside_its_label(
+    row: list[OcrLine], field: str, again: tuple[str, ...], want: str
+) -> None:
+    reg = region(front_lines(gender=row))
+    first = extract_front(reg).get(field)
+    assert first is None or first.value != want
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        assert reach <= 6  # one character and the next label, not the portrait
+        return [OcrLine(text=t, poly=line.poly, confidence=0.99) for t in again]
+
+    reg.reread = reread
+    assert extract_front(reg)[field].value == want
