@@ -480,3 +480,14 @@ def test_a_short_value_missed_or_misread_is_read_beside_its_label(
 
     reg.reread = reread
     assert extract_front(reg)[field].value == want
+
+
+def test_a_label_read_one_character_wrong_is_that_label() -> None:
+    """Case 5053: 姓名 read 姓者 at 0.79; the name beside it is read. A confident 姓者 is
+    text, not a label, and stays so."""
+    doubted = ln("姓者", 60, 70).model_copy(update={"confidence": 0.79})
+    reg = region(front_lines(name=[doubted, ln("司马丽", 180, 68)]))
+    assert extract_front(reg)["name"].value == "司马丽"
+    sure = doubted.model_copy(update={"confidence": 0.99})
+    got = extract_front(region(front_lines(name=[sure, ln("司马丽", 180, 68)]))).get("name")
+    assert got is None or got.value != "司马丽"
