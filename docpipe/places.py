@@ -28,6 +28,7 @@ from functools import cache
 from docpipe.checkdigits import is_valid_uscc
 from docpipe.compare import CHAR_DOUBT_BELOW
 from docpipe.models import FieldValue
+from docpipe.normalize import edit_distance
 
 # Place names shorter than this are not restored (two characters say too little).
 MIN_PLACE = 3
@@ -96,7 +97,7 @@ def restore_place(value: FieldValue, code: FieldValue | None) -> FieldValue:
         head = text[: len(place)]
         if len(place) < MIN_PLACE or head == place or head[-1] != place[-1]:
             continue
-        if sum(a != b for a, b in zip(head, place, strict=True)) == 1:
+        if edit_distance(head, place) == 1:  # same length: one character changed
             return value.model_copy(
                 update={
                     "value": place + text[len(place) :],

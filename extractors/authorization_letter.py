@@ -107,9 +107,7 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     ]
     stamped = len(own) < len(hit.spans)
     hit = Hit(hit.label, hit.label_bbox, own, hit.column)
-    text = re.sub(r"\s+", "", hit.text)
-    junk = SEAL_JUNK.match(text)
-    name = STRAY.sub("", (text[junk.end() :] if junk else text).strip(LEAD)).strip(LEAD)
+    name = _after_marks(re.sub(r"\s+", "", hit.text))
     if not name:
         return FieldValue(value=None, confidence=0.0, raw=hit.raw)
     value = hit.value(name)
@@ -123,6 +121,12 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     return value
 
 
+def _after_marks(text: str) -> str:
+    """What follows the label's 盖章 mark and stray marks: the name as printed."""
+    junk = SEAL_JUNK.match(text)
+    return STRAY.sub("", (text[junk.end() :] if junk else text).strip(LEAD)).strip(LEAD)
+
+
 def _name_in(text: str) -> str:
     """The enterprise name in a reading of its line: after the label and its 盖章 mark."""
     text = re.sub(r"\s+", "", text)
@@ -131,9 +135,7 @@ def _name_in(text: str) -> str:
         if at >= 0:
             text = text[at + len(variant) :]
             break
-    junk = SEAL_JUNK.match(text.lstrip(LEAD))
-    text = text.lstrip(LEAD)[junk.end() :] if junk else text
-    return STRAY.sub("", text.strip(LEAD)).strip(LEAD)
+    return _after_marks(text.lstrip(LEAD))
 
 
 def _as_sealed(region: Region, value: FieldValue, line: OcrLine) -> FieldValue:

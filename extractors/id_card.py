@@ -22,7 +22,7 @@ from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Span, clean, level, read_fields, rows, union
 from docpipe.models import DocKind, FieldValue
-from docpipe.normalize import LONG_TERM, parse_date
+from docpipe.normalize import LONG_TERM, edit_distance, parse_date
 from docpipe.ocr.base import OcrLine
 from extractors._beside import CJK_NAME, beside_value, shaped
 
@@ -290,7 +290,7 @@ def relabel_front(lines: Sequence[OcrLine]) -> list[OcrLine]:
     for i, (line, text) in enumerate(zip(lines, texts, strict=True)):
         if len(text) != 2 or line.confidence >= _LABEL_DOUBT:
             continue
-        near = [lab for lab in missing if sum(a != b for a, b in zip(text, lab, strict=True)) == 1]
+        near = [lab for lab in missing if edit_distance(text, lab) == 1]
         if len(near) == 1:
             out[i] = line.model_copy(update={"text": near[0]})
             missing.remove(near[0])
