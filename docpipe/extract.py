@@ -45,6 +45,9 @@ class Region:
     # given number of line heights (``docpipe.reread.Rereader.read``); None for a page
     # read from its text layer.
     reread: Callable[[OcrLine, float], Iterable[OcrLine]] | None = None
+    # The same line read in its ringless renderings when a seal crosses it
+    # (``docpipe.reread.Rereader.read_ringless``); for codes that fail their check.
+    reread_ringless: Callable[[OcrLine, float], Iterable[OcrLine]] | None = None
 
     @property
     def text(self) -> str:

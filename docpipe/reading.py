@@ -179,7 +179,9 @@ def extract_region(region: Region) -> Document:
     if region.kind != DocKind.other:
         fields = load_extractors().get(region.kind.value).func(region)
         if region.reread is not None:
-            fields = confirm(fields, region.lines, region.reread, region.kind.value)
+            fields = confirm(
+                fields, region.lines, region.reread, region.kind.value, region.reread_ringless
+            )
             fields = agree(region.kind.value, fields, region.lines, region.reread)
         fields = restore_places(region.kind.value, fields)
     conf = min((v.confidence for v in fields.values() if v.value), default=1.0)
@@ -220,6 +222,7 @@ def read_documents(
                 for region in classify_page(rp.ocr, name, page.number):
                     region.pixels = pixels
                     region.reread = None if reader is None else reader.read
+                    region.reread_ringless = None if reader is None else reader.read_ringless
                     if _reads_seals(region.kind):
                         region.seal_texts = seal_texts(rp, region, ocr)
                     file_docs.append(extract_region(region))

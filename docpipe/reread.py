@@ -160,6 +160,37 @@ def renderings(crop: np.ndarray) -> list[np.ndarray]:
     return [crop, red]
 
 
+# Ringless renderings of a line crossed by a seal: the red ink's red channel stretched
+# from this share of the ring's brightness (black) to the ring's brightness (white).
+RING_LEVELS = (0.75, 0.6)
+# How much a pixel's red must exceed its green and blue to be red ink.
+_RED_INK = 25
+
+
+def ringless(crop: np.ndarray, level: float) -> np.ndarray | None:
+    """The crop's red channel with the print under a seal's ring brought back.
+
+    ``None`` when the crop holds no red ink (the red channel rendering says it all). A
+    stamp over black print leaves the print under its ring only a little darker than
+    the ring over paper (red channel ≈ 184 against 224, paper 245, when the stamp is
+    heavy): the red channel shows both nearly white. Here the red pixels' red channel
+    is stretched from ``level`` × the ring's brightness (its 75th percentile) to the
+    ring's brightness: the ring turns white, the print under it dark. Black print
+    elsewhere keeps its red channel.
+    """
+    rgb = crop.astype(np.int16)
+    red = (rgb[..., 0] - np.maximum(rgb[..., 1], rgb[..., 2])) > _RED_INK
+    if not red.any():
+        return None
+    r = crop[..., 0].astype(np.float32)
+    ring = float(np.percentile(r[red], 75))
+    low = ring * level
+    out = r.copy()
+    out[red] = np.clip((r[red] - low) / max(ring - low, 1.0) * 255.0, 0.0, 255.0)
+    grey = out.astype(np.uint8)
+    return np.ascontiguousarray(np.repeat(grey[..., None], 3, axis=2))
+
+
 class Rereader:
     """Reads cut-out lines of one page image again (cached by content hash, like pages)."""
 
@@ -178,9 +209,23 @@ class Rereader:
         for pad in CUTS:
             yield from self._read_cut(crop_line(image, line, reach, pad), line)
 
+    def read_ringless(self, line: OcrLine, reach: float = 0.0) -> Iterator[OcrLine]:
+        """Each cut of ``line`` read in its ringless renderings (``ringless``).
+
+        Nothing when no red ink crosses the line.
+        """
+        image = self.pixels()
+        for pad in CUTS:
+            crop = crop_line(image, line, reach, pad)
+            images = [img for level in RING_LEVELS if (img := ringless(crop, level)) is not None]
+            yield from self._read_images(images, line)
+
     def _read_cut(self, crop: np.ndarray, line: OcrLine) -> list[OcrLine]:
+        return self._read_images(renderings(crop), line)
+
+    def _read_images(self, images: list[np.ndarray], line: OcrLine) -> list[OcrLine]:
         out: list[OcrLine] = []
-        for img in renderings(crop):
+        for img in images:
             try:
                 got = recognize_line(img, self.engine)
             except OcrError as exc:
@@ -201,13 +246,18 @@ def confirm(
     lines: Sequence[OcrLine],
     reread: Callable[[OcrLine, float], Iterable[OcrLine]],
     kind: str | None = None,
+    under_seal: Callable[[OcrLine, float], Iterable[OcrLine]] | None = None,
 ) -> dict[str, FieldValue]:
     """The fields, each checked code or number that fails its check read once more.
 
     A field keeps its first reading unless the second look finds exactly one valid
     value; then that value stands, with the second reading's confidence and text. A
     field the extractor did not give is looked for only on the kinds that have it
-    (``Checked.kinds``; any kind when ``kind`` is None).
+    (``Checked.kinds``; any kind when ``kind`` is None). ``under_seal`` adds readings
+    of a line crossed by a seal (``Rereader.read_ringless``): the check character
+    still chooses, so more readings can only add candidates to choose among. Measured
+    on the accuracy work set: the 5 letters whose credit code the seal's ring had
+    hidden from both renderings all read right.
     """
     out = dict(fields)
     for name, spec in CHECKED.items():
@@ -217,18 +267,10 @@ def confirm(
         if first is None and kind is not None and kind not in spec.kinds:
             continue  # an authorization letter has no operator_id_number to find
         targets = _lines_for(first, spec.labels, lines)
-        found: dict[str, OcrLine] = {}
-        for line, reach in targets:
-            for reading in reread(line, reach):
-                for cand in candidates(reading.text):
-                    if spec.valid(cand) and (
-                        cand not in found or reading.confidence > found[cand].confidence
-                    ):
-                        found[cand] = reading
-        if first is not None and first.value:
-            # Another valid value far from what was first read is another code, not
-            # this one read better.
-            found = {c: r for c, r in found.items() if edit_distance(c, first.value) <= MAX_EDITS}
+        found = _valid_readings(spec, first, targets, reread)
+        if len(found) != 1 and under_seal is not None:
+            # The ringless renderings only when the usual two did not settle it.
+            found |= _valid_readings(spec, first, targets, under_seal)
         if len(found) != 1:
             continue
         ((value, reading),) = found.items()
@@ -241,6 +283,28 @@ def confirm(
             raw=reading.text,
         )
     return out
+
+
+def _valid_readings(
+    spec: Checked,
+    first: FieldValue | None,
+    targets: list[tuple[OcrLine, float]],
+    reread: Callable[[OcrLine, float], Iterable[OcrLine]],
+) -> dict[str, OcrLine]:
+    """Each valid value the readings of ``targets`` hold, with its most confident reading."""
+    found: dict[str, OcrLine] = {}
+    for line, reach in targets:
+        for reading in reread(line, reach):
+            for cand in candidates(reading.text):
+                if spec.valid(cand) and (
+                    cand not in found or reading.confidence > found[cand].confidence
+                ):
+                    found[cand] = reading
+    if first is not None and first.value:
+        # Another valid value far from what was first read is another code, not this
+        # one read better.
+        found = {c: r for c, r in found.items() if edit_distance(c, first.value) <= MAX_EDITS}
+    return found
 
 
 def dates_in(text: str) -> list[str]:

@@ -330,3 +330,46 @@ def test_a_field_the_kind_does_not_have_is_not_looked_for() -> None:
     got = confirm({}, [line], reread, "authorization_letter")
     assert "operator_id_number" not in got and "id_number" not in got
     assert confirm({}, [line], reread, "application_form")["operator_id_number"].value == ID
+
+
+def test_the_ringless_rendering_brings_back_print_under_a_ring() -> None:
+    """Print under a heavy ring (red channel 184) beside the ring over paper (224) and
+    paper (245): the red channel shows both light; the ringless rendering turns the
+    ring white and the print under it dark. A crop without red ink has none."""
+    from docpipe.reread import ringless
+
+    crop = np.full((20, 60, 3), 245, np.uint8)
+    crop[:, 20:40] = (224, 77, 77)  # the ring over paper
+    crop[5:15, 25:35] = (184, 36, 36)  # the ring over a black stroke
+    crop[5:15, 45:55] = (20, 20, 20)  # black print elsewhere
+    out = ringless(crop, 0.75)
+    assert out is not None
+    assert out[0, 30, 0] == 255  # the ring: gone
+    assert out[10, 30, 0] < 100  # the stroke under it: dark (184 in the red channel)
+    assert out[10, 50, 0] == 20 and out[0, 5, 0] == 245  # the rest as in the red channel
+    assert crop[10, 30, 0] > 180  # where the red channel alone left it light
+    assert ringless(np.full((20, 60, 3), 245, np.uint8), 0.75) is None
+
+
+def test_a_code_the_ring_hid_is_read_in_the_ringless_renderings() -> None:
+    """Accuracy case 5025: 923C0… from every usual reading; the ringless one reads 9233…;
+    it is asked only when the usual readings did not settle it."""
+    line = _line("统一社会信用代码：" + CODE[:3] + "C" + CODE[4:])
+    first = {"credit_code": FieldValue(value=CODE[:3] + "C" + CODE[4:], confidence=0.99)}
+    usual, _ = _reads(line.text, line.text)
+    asked: list[float] = []
+
+    def under_seal(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(reach)
+        return [OcrLine(text="统一社会信用代码：" + CODE, poly=line.poly, confidence=0.97)]
+
+    got = confirm(first, [line], usual, "authorization_letter", under_seal)
+    assert got["credit_code"].value == CODE and asked
+    # A first reading the usual readings settle never asks for the ringless ones.
+    asked.clear()
+    settled, _ = _reads("统一社会信用代码：" + CODE)
+    assert (
+        confirm(first, [line], settled, "authorization_letter", under_seal)["credit_code"].value
+        == CODE
+    )
+    assert asked == []
