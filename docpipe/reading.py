@@ -182,7 +182,9 @@ def extract_region(region: Region) -> Document:
             fields = confirm(
                 fields, region.lines, region.reread, region.kind.value, region.reread_ringless
             )
-            fields = agree(region.kind.value, fields, region.lines, region.reread)
+            fields = agree(
+                region.kind.value, fields, region.lines, region.reread, region.reread_ringless
+            )
         fields = restore_places(region.kind.value, fields)
     conf = min((v.confidence for v in fields.values() if v.value), default=1.0)
     return Document(

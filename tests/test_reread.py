@@ -373,3 +373,34 @@ def test_a_code_the_ring_hid_is_read_in_the_ringless_renderings() -> None:
         == CODE
     )
     assert asked == []
+
+
+@pytest.mark.parametrize(
+    ("ringless", "want"),
+    [
+        # Accuracy 5064: every ringless reading 28, which the original colours read too.
+        (["2026年2月28日"] * 6, "2026-02-28"),
+        # Verify 8087: split: the doubt stays.
+        (["2026年2月28日"] * 4 + ["2026年2月23日"] * 2, None),
+        # A date no usual reading gave is no witness.
+        (["2026年2月26日"] * 6, None),
+    ],
+    ids=["unanimous", "split", "new-date"],
+)
+def test_ringless_readings_settle_a_date_the_usual_ones_left_in_doubt(
+    ringless: list[str], want: str | None
+) -> None:
+    from docpipe.compare import DOUBT_BELOW
+    from docpipe.reread import RING_LEVELS
+
+    assert len(ringless) == len(CUTS) * len(RING_LEVELS)
+    line, first = _issue("2026年2月23日", "2026-02-23")
+    usual, _ = _reads(*["2026年2月28日", "2026年2月23日"] * len(CUTS))
+    seal, _ = _reads(*ringless)
+    got = agree("authorization_letter", {"sign_date": first["issue_date"]}, [line], usual, seal)
+    date = got["sign_date"]
+    if want is None:
+        assert date.value == "2026-02-23" and date.confidence < DOUBT_BELOW
+    else:
+        assert date.value == want and date.confidence >= 0.9
+        assert "2026年2月23日" in (date.raw or "")
