@@ -150,7 +150,9 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
     Under a seal's ring the page OCR can drop a digit of a year (``202年09月16日``) at
     full confidence; the cut-out line, in its original colours, reads whole. The first
     line shaped like a broken date whose second readings all give one and the same
-    valid date gives it; any disagreement leaves the field unread.
+    valid date gives it; when they do not, its ringless readings (the seal's ring faded,
+    the print under it kept: ``Region.reread_ringless``) may, on the same terms. Any
+    disagreement leaves the field unread.
     """
     if region.reread is None:
         return None
@@ -159,11 +161,18 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
         if not _PARTIAL_DATE.search(text) or dates_in(text):
             continue
         page_line = line.model_copy(update={"poly": [back.point(p) for p in line.poly]})
-        readings = list(region.reread(page_line, 0.0))
-        found = {d for r in readings for d in dates_in(r.text)}
-        if len(found) != 1 or any(not dates_in(r.text) for r in readings):
-            continue
-        (value,) = found
-        conf = min(r.confidence for r in readings) * BESIDE
-        return fv(value, conf, line.bbox, " | ".join(dict.fromkeys(r.text for r in readings)))
+        for reread in (region.reread, region.reread_ringless):
+            readings = list(reread(page_line, 0.0)) if reread is not None else []
+            if (value := _one_date(readings)) is not None:
+                conf = min(r.confidence for r in readings) * BESIDE
+                raw = " | ".join(dict.fromkeys(r.text for r in readings))
+                return fv(value, conf, line.bbox, raw)
     return None
+
+
+def _one_date(readings: Sequence[OcrLine]) -> str | None:
+    """The date every reading gives, when they all give one and the same."""
+    found = {d for r in readings for d in dates_in(r.text)}
+    if len(found) != 1 or any(not dates_in(r.text) for r in readings):
+        return None
+    return found.pop()

@@ -462,3 +462,8 @@ def test_an_issue_date_with_a_digit_lost_under_the_seal_is_read_again() -> None:
     # Second readings that disagree leave it unread: no guess between 2024 and 2021.
     reg.reread = _rereading("2024年09月16日", "2021年09月16日")
     assert "issue_date" not in extract_business_license(reg)
+    # ...unless the ringless readings (the ring faded) all give one date (serif case 5050).
+    reg.reread_ringless = _rereading("2024年09月16日", "2024年09月16日")
+    assert extract_business_license(reg)["issue_date"].value == "2024-09-16"
+    reg.reread_ringless = _rereading("2024年09月16日", "2021年09月16日")
+    assert "issue_date" not in extract_business_license(reg)
