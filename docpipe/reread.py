@@ -353,20 +353,18 @@ def agree(
         original = seen[ORIGINAL::RENDERINGS]
         if len(original) == len(CUTS) and _confirm(original, first.value):
             continue  # the red channel alone disagrees: the page and every cut agree
-        said = {tuple(dates_in(r.text)[:1]) for r in seen}
-        if len(seen) == len(CUTS) * RENDERINGS and len(said) == 1 and () not in said:
-            ((date,),) = said
+        if (date := one_date(seen, len(CUTS) * RENDERINGS)) is not None:
             log.info("%s: every second reading reads another date", name)
             out[name] = _reread_date(first, date, seen, original)
             continue
         ringless = list(under_seal(line, reach)) if under_seal is not None else []
-        told = {tuple(dates_in(r.text)[:1]) for r in ringless}
-        if len(ringless) == len(CUTS) * len(RING_LEVELS) and len(told) == 1 and () not in told:
-            ((date,),) = told
-            if date == first.value or (date,) in said:
-                log.info("%s: the ringless readings settle the date", name)
-                out[name] = _reread_date(first, date, ringless, ringless)
-                continue
+        date = one_date(ringless, len(CUTS) * len(RING_LEVELS))
+        if date is not None and (
+            date == first.value or any(dates_in(r.text)[:1] == [date] for r in seen)
+        ):
+            log.info("%s: the ringless readings settle the date", name)
+            out[name] = _reread_date(first, date, ringless, ringless)
+            continue
         others = {d for r in seen for d in dates_in(r.text)} - {first.value}
         if others:
             log.info("%s: a second reading gives another date; in doubt", name)
@@ -377,6 +375,24 @@ def agree(
                 }
             )
     return out
+
+
+def one_date(readings: Sequence[OcrLine], count: int | None = None) -> str | None:
+    """The date every reading gives first, when they all give one; else ``None``.
+
+    With ``count``, there must be that many readings.
+
+    >>> same = [OcrLine(text="2024年9月1日", poly=[(0, 0)] * 4, confidence=1.0)] * 2
+    >>> one_date(same), one_date(same, 3)
+    ('2024-09-01', None)
+    """
+    said = {tuple(dates_in(r.text)[:1]) for r in readings}
+    if not readings or (count is not None and len(readings) != count):
+        return None
+    if len(said) != 1 or () in said:
+        return None
+    ((date,),) = said
+    return date
 
 
 def _reread_date(

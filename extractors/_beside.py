@@ -17,7 +17,7 @@ from docpipe.extract import Region
 from docpipe.layout import Hit, Label, Turn, clean
 from docpipe.models import FieldValue
 from docpipe.ocr.base import OcrLine
-from docpipe.reread import dates_in
+from docpipe.reread import dates_in, one_date
 from extractors._forms import fv
 
 # Confidence factor for a value read beside its label on a second look.
@@ -163,16 +163,8 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
         page_line = line.model_copy(update={"poly": [back.point(p) for p in line.poly]})
         for reread in (region.reread, region.reread_ringless):
             readings = list(reread(page_line, 0.0)) if reread is not None else []
-            if (value := _one_date(readings)) is not None:
+            if (value := one_date(readings)) is not None:
                 conf = min(r.confidence for r in readings) * BESIDE
                 raw = " | ".join(dict.fromkeys(r.text for r in readings))
                 return fv(value, conf, line.bbox, raw)
     return None
-
-
-def _one_date(readings: Sequence[OcrLine]) -> str | None:
-    """The date every reading gives, when they all give one and the same."""
-    found = {d for r in readings for d in dates_in(r.text)}
-    if len(found) != 1 or any(not dates_in(r.text) for r in readings):
-        return None
-    return found.pop()
