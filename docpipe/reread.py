@@ -48,7 +48,7 @@ from docpipe.errors import OcrError
 from docpipe.models import BBox, FieldValue
 from docpipe.normalize import edit_distance, norm_date
 from docpipe.ocr.base import OcrEngine, OcrLine
-from docpipe.seal import recognize_line
+from docpipe.seal import recognize_line, redness
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +180,7 @@ def ringless(crop: np.ndarray, level: float) -> np.ndarray | None:
     ring's brightness: the ring turns white, the print under it dark. Black print
     elsewhere keeps its red channel.
     """
-    rgb = crop.astype(np.int16)
-    red = (rgb[..., 0] - np.maximum(rgb[..., 1], rgb[..., 2])) > _RED_INK
+    red = redness(crop) > _RED_INK
     if not red.any():
         return None
     r = crop[..., 0].astype(np.float32)
