@@ -3,6 +3,8 @@
     .venv/bin/python bench/accuracy.py [--count 80] [--seed 5000] [--work DIR] [--jobs 2]
         [--fonts sans,serif]   # print licenses, scanned forms and letters in either face
                                # (serif: pip install -e '.[fonts]'); use its own --work
+        [--layouts classic,varied]  # other printings of license, form and letter
+                               # (fixtures.layouts); use its own --work
 
 Generates cases (``fixtures.generate``) until every kind has ``--count`` documents, half
 of them from degraded cases (every attachment of an odd case is degraded by
@@ -95,7 +97,11 @@ def masked(fld: str, value: str) -> str:
 
 
 def ensure_cases(
-    work: Path, count: int, seed: int, fonts: tuple[str, ...] = ("sans",)
+    work: Path,
+    count: int,
+    seed: int,
+    fonts: tuple[str, ...] = ("sans",),
+    layouts: tuple[str, ...] = ("classic",),
 ) -> list[Path]:
     """Case folders under ``work/cases`` until each kind has ``count`` documents, half degraded."""
     cases_dir = work / "cases"
@@ -110,7 +116,13 @@ def ensure_cases(
         folder = cases_dir / f"case-{s:04d}"
         exp_path = folder / "expected.json"
         if not exp_path.is_file() or ("degradations" in _load(exp_path)) != degraded:
-            generate_case(s, cases_dir, degrade_share=1.0 if degraded else 0.0, fonts=fonts)
+            generate_case(
+                s,
+                cases_dir,
+                degrade_share=1.0 if degraded else 0.0,
+                fonts=fonts,
+                layouts=layouts,
+            )
         exp = _load(exp_path)
         kinds = [d["kind"] for d in exp["documents"]]
         if not any(have[(k, degraded)] < need[(k, degraded)] for k in kinds):
@@ -212,6 +224,7 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
     confusion: Counter[tuple[str, str]] = Counter()
     by_op: dict[str, Tally] = defaultdict(Tally)
     by_face: dict[str, Tally] = defaultdict(Tally)
+    by_layout: dict[str, Tally] = defaultdict(Tally)
     mistakes: list[Mistake] = []
     errors: list[str] = []
     for res in results:
@@ -221,6 +234,7 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
         exp_all = _load(folder / "expected.json")
         degr = exp_all.get("degradations", {})
         faces = exp_all.get("fonts", {})
+        printings = exp_all.get("layouts", {})
         for exp in exp_all["documents"]:
             is_deg = exp["file"] in degr
             doc = _match(exp, res["documents"])
@@ -240,6 +254,7 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
                 ok = norm(got) == norm(want)
                 fields[(exp["kind"], k)].add(is_deg, ok)
                 by_face[faces.get(exp["file"], "sans")].add(is_deg, ok)
+                by_layout[f"{exp['kind']} {printings.get(exp['file'], 'classic')}"].add(is_deg, ok)
                 for op in {s["op"] for s in degr.get(exp["file"], {}).get("steps", [])}:
                     by_op[op].add(True, ok)
                 if not ok:
@@ -261,6 +276,7 @@ def score(results: list[dict[str, Any]]) -> dict[str, Any]:
         "confusion": confusion,
         "by_op": by_op,
         "by_face": by_face,
+        "by_layout": by_layout,
         "mistakes": mistakes,
         "errors": errors,
     }
@@ -286,6 +302,15 @@ def _diff(a: str, b: str) -> str:
         return f"len {len(a)}→{len(b)}"
     pos = [str(i + 1) for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
     return "pos " + ",".join(pos[:6])
+
+
+def _split(tallies: dict[str, Tally]) -> str:
+    """``name 99.1% clean (n=…), 97.0% degraded (n=…)`` for every tally, by name."""
+    return ", ".join(
+        f"{name} {_pct(t.rate(False)).strip()} clean (n={t.total[False]}), "
+        f"{_pct(t.rate(True)).strip()} degraded (n={t.total[True]})"
+        for name, t in sorted(tallies.items())
+    )
 
 
 def report(sc: dict[str, Any], n_cases: int, seconds: float, worst: int) -> str:
@@ -334,11 +359,10 @@ def report(sc: dict[str, Any], n_cases: int, seconds: float, worst: int) -> str:
     )
     by_face: dict[str, Tally] = sc["by_face"]
     if len(by_face) > 1:
-        out.append("Fields right, by type face: " + ", ".join(
-            f"{face} {_pct(t.rate(False)).strip()} clean (n={t.total[False]}), "
-            f"{_pct(t.rate(True)).strip()} degraded (n={t.total[True]})"
-            for face, t in sorted(by_face.items())
-        ))  # fmt: skip
+        out.append("Fields right, by type face: " + _split(by_face))
+    by_layout: dict[str, Tally] = sc["by_layout"]
+    if any(not k.endswith(" classic") for k in by_layout):
+        out.append("Fields right, by kind and printing: " + _split(by_layout))
     by_op: dict[str, Tally] = sc["by_op"]
     if by_op:
         out.append("Degraded fields right, by step in their file's chain: " + ", ".join(
@@ -386,10 +410,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--worst", type=int, default=25, help="mistakes to list")
     ap.add_argument("--json", type=Path, help="also write the per-case results here")
     ap.add_argument("--fonts", default="sans", help="type faces to draw from: sans, or sans,serif")
+    ap.add_argument(
+        "--layouts", default="classic", help="printings to draw from: classic, or classic,varied"
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     fonts = tuple(f.strip() for f in args.fonts.split(",") if f.strip())
-    folders = ensure_cases(args.work, args.count, args.seed, fonts)
+    layouts = tuple(p.strip() for p in args.layouts.split(",") if p.strip())
+    folders = ensure_cases(args.work, args.count, args.seed, fonts, layouts)
     print(f"  {len(folders)} cases in {args.work / 'cases'}", file=sys.stderr)
     results = read_all(folders, args.work, args.jobs)
     seconds = time.perf_counter() - t0

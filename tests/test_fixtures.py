@@ -413,3 +413,40 @@ def test_serif_face_prints_licenses_and_letters_but_not_cards_or_pdfs(tmp_path: 
         else:
             assert (a != b) == (name in expected["fonts"]), (name, kind)
     assert "fonts" not in json.loads((sans / "expected.json").read_text(encoding="utf-8"))
+
+
+def test_varied_layouts_print_license_form_and_letter_another_way(tmp_path: Path) -> None:
+    """--layouts varied: the license is the portrait 正本, the form's short fields share
+    rows, the letter another wording; ID cards keep their design (not listed under
+    ``layouts``); the fields (the truth) are the same as the classic printing's."""
+    classic = generate_case(3, tmp_path / "classic", channel="offline")
+    varied = generate_case(3, tmp_path / "varied", channel="offline", layouts=("varied",))
+    exp_c = json.loads((classic / "expected.json").read_text(encoding="utf-8"))
+    exp_v = json.loads((varied / "expected.json").read_text(encoding="utf-8"))
+    assert exp_c["documents"] == exp_v["documents"]
+    assert "layouts" not in exp_c
+    kinds = {d["file"]: d["kind"] for d in exp_v["documents"]}
+    assert {kinds[f] for f in exp_v["layouts"]} == {
+        "business_license",
+        "application_form",
+        "authorization_letter",
+    }
+    for name, kind in kinds.items():
+        if kind.startswith("id_card"):
+            continue  # the same design (other random draws: the pixels differ a little)
+        a = (submission_dir(classic) / name).read_bytes()
+        b = (submission_dir(varied) / name).read_bytes()
+        if name.endswith(".pdf"):
+            with pymupdf.open("pdf", a) as da, pymupdf.open("pdf", b) as db:
+                assert da[0].get_text() != db[0].get_text()
+                # Short fields two to a row: the operator's name and gender share a line.
+                rows = {round(w[1]) for w in db[0].get_text("words") if w[4] in ("性别",)}
+                names = {round(w[1]) for w in db[0].get_text("words") if "姓名" in w[4]}
+                assert rows & names or {r + d for r in rows for d in (-1, 1)} & names
+        else:
+            assert a != b, name
+    lic = next(f for f, k in kinds.items() if k == "business_license")
+    with Image.open(submission_dir(varied) / lic) as img:
+        assert img.height > img.width  # the portrait 正本
+    with Image.open(submission_dir(classic) / lic) as img:
+        assert img.width > img.height
