@@ -191,15 +191,21 @@ def _row_chars(row: list[OcrLine]) -> tuple[str, list[_Char | None]]:
 def _find_labels(
     joined: str, chars: list[_Char | None], labels: Sequence[Label], taken: set[str]
 ) -> list[tuple[int, int, Label]]:
-    found: list[tuple[int, int, Label]] = []
+    # Every label's first match in the row, then the longest first: a label that holds
+    # another field's label (申请单位承诺 holds 申请单位) is that longer label.
+    candidates: list[tuple[int, int, Label]] = []
     for lab in labels:
         if lab.field in taken:
             continue
         for pat in lab.patterns():
-            m = _first_valid(pat, joined, chars, lab, found)
+            m = _first_valid(pat, joined, chars, lab, [])
             if m is not None:
-                found.append((m[0], m[1], lab))
+                candidates.append((m[0], m[1], lab))
                 break
+    found: list[tuple[int, int, Label]] = []
+    for s, e, lab in sorted(candidates, key=lambda t: t[0] - t[1]):
+        if not any(s < fe and fs < e for fs, fe, _ in found):
+            found.append((s, e, lab))
     return sorted(found, key=lambda t: t[0])
 
 
@@ -305,11 +311,24 @@ def _continue_rows(row: list[OcrLine], open_hits: list[Hit]) -> None:
 
 
 def _take_below(hit: Hit, next_rows: list[list[OcrLine]], labels: Sequence[Label]) -> None:
-    lx0, _, lx1, _ = hit.label_bbox
+    """The value under a label whose row holds none, or beside it a little lower.
+
+    A label wrapped in its cell (统一社会信用代 / 码) sits above the middle of the row
+    and its value below it, so the two may fall into different rows: a line of the
+    next row right of the label and level with part of it is the value beside it,
+    before anything under the label (码, the label's own end).
+    """
+    lx0, ly0, lx1, ly1 = hit.label_bbox
     for row in next_rows:
         joined, chars = _row_chars(row)
         if _find_labels(joined, chars, labels, set()):
             return
+        for line in row:
+            x0, y0, x1, y1 = line.bbox
+            if x0 >= lx1 - 0.5 * (ly1 - ly0) and y0 < ly1 - 0.3 * (ly1 - ly0) and y1 > ly0:
+                hit.spans.append(Span(line, 0, len(line.text)))
+                hit.column = (x0, x1)
+                return
         for line in row:
             x0, _, x1, _ = line.bbox
             if x0 < lx1 + (lx1 - lx0) and x1 > lx0 - (lx1 - lx0):

@@ -32,6 +32,49 @@ _DATE_PATTERNS = (
 )
 
 
+# Letters, forms and seals may date themselves in Chinese numerals: 二〇二五年三月七日.
+# OCR reads 〇 as 〇, ○, O or 0; 零 is also written.
+_ZERO = "〇○零O0"
+NUMERAL_DATE_RE = re.compile(
+    rf"([{_ZERO}一二三四五六七八九]{{4}})\s*年\s*([一二三四五六七八九十]{{1,2}})\s*月"
+    rf"\s*([一二三四五六七八九十]{{1,3}})\s*日"
+)
+_NUMERAL = {c: 0 for c in _ZERO} | {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
+
+
+def _numeral(s: str) -> int | None:
+    """一..三十一 as Chinese dates write them (十一, 二十, 三十一); None if malformed."""
+    if "十" not in s:
+        return _NUMERAL[s] if len(s) == 1 else None
+    tens, _, ones = s.partition("十")
+    if len(tens) > 1 or "十" in ones or len(ones) > 1:
+        return None
+    return (_NUMERAL[tens] if tens else 1) * 10 + (_NUMERAL[ones] if ones else 0)
+
+
+def numeral_date(s: str) -> date | None:
+    """A date written in Chinese numerals, anywhere in ``s``; None if there is none.
+
+    >>> numeral_date("二〇二五年三月七日"), numeral_date("二O二四年十二月二十日")
+    (datetime.date(2025, 3, 7), datetime.date(2024, 12, 20))
+    >>> numeral_date("二〇二五年二月三十日") is None
+    True
+    """
+    m = NUMERAL_DATE_RE.search(s)
+    return None if m is None else _numeral_match(m)
+
+
+def _numeral_match(m: re.Match[str]) -> date | None:
+    year = int("".join(str(_NUMERAL[c]) for c in m.group(1)))
+    month, day = _numeral(m.group(2)), _numeral(m.group(3))
+    if month is None or day is None:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
 def _nfkc_compact(s: str) -> str:
     """NFKC, then drop every whitespace character (NFKC turns U+3000 into a space)."""
     return "".join(unicodedata.normalize("NFKC", s).split())
@@ -91,6 +134,8 @@ def parse_date(s: str | None) -> date | None:
     (datetime.date(2015, 3, 2), datetime.date(2015, 3, 2), datetime.date(2015, 3, 2))
     >>> parse_date("２０１５－０３－０２")  # full-width, as some forms type it
     datetime.date(2015, 3, 2)
+    >>> parse_date("二〇一五年三月二日")
+    datetime.date(2015, 3, 2)
     >>> parse_date("2015-02-29") is None, parse_date("2015-13-01") is None
     (True, True)
     >>> parse_date("长期") is None, parse_date("") is None, parse_date(None) is None
@@ -99,6 +144,8 @@ def parse_date(s: str | None) -> date | None:
     if s is None:
         return None
     text = _nfkc_compact(s)
+    if (m := NUMERAL_DATE_RE.fullmatch(text)) is not None:
+        return _numeral_match(m)
     for pattern in _DATE_PATTERNS:
         m = pattern.fullmatch(text)
         if m is None:

@@ -17,7 +17,7 @@ from dataclasses import replace
 from docpipe.checkdigits import is_valid_id
 from docpipe.compare import is_doubtful
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Turn, clean, level, read_fields
+from docpipe.layout import Hit, Label, Span, Turn, clean, level, read_fields
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
 from extractors._beside import BESIDE, CJK_NAME, beside_value, date_again, shaped
@@ -26,7 +26,12 @@ from extractors._ticks import INFERRED, Option, find_options, ticked, ticked_by_
 
 LABELS = (
     Label("enterprise_name", ("企业名称", "单位名称", "企业中文名称", "申请单位"), multiline=True),
-    Label("credit_code", ("统一社会信用代码", "社会信用代码", "信用代码"), below=True),
+    # 统一社会信用代 is the label wrapped in a narrow cell (码 on the line under it).
+    Label(
+        "credit_code",
+        ("统一社会信用代码", "社会信用代码", "信用代码", "统一社会信用代"),
+        below=True,
+    ),
     Label("operator_name", ("操作员姓名", "持卡人姓名", "申请人姓名", "姓名"), below=True),
     Label("operator_id_type", ("证件类型", "证件种类"), below=True),
     Label(
@@ -66,6 +71,8 @@ ID_TYPES = ("居民身份证", "护照", "港澳居民来往内地通行证", "�
 # How far right of a label whose value the page OCR did not detect the row is read
 # again, in line heights: the value column of the form's table starts 5–6 heights on.
 BESIDE_REACH = 11.0
+# A gap this many line heights wide inside one row separates two cells of the table.
+CELL_GAP = 2.5
 
 
 def _text(hit: Hit) -> str:
@@ -325,8 +332,28 @@ def extract_application_form(region: Region) -> dict[str, FieldValue]:
     return {k: back.value(v) for k, v in fields.items()}
 
 
+def _own_cell(hit: Hit) -> Hit:
+    """The hit without what lies beyond a wide gap in its row: the next cell's text.
+
+    Forms print short fields two to a row (姓名 | 任敏琳 | 性别 | 女); when the second
+    label is misread (性别 as 盛) its text would run on into the first value. A gap of
+    more than ``CELL_GAP`` line heights between two pieces of one row is a cell border.
+    """
+    kept: list[Span] = []
+    for span in hit.spans:
+        if kept:
+            last = kept[-1].bbox
+            x0, y0, _, y1 = span.bbox
+            height = max(min(y1 - y0, last[3] - last[1]), 1.0)
+            same_row = y0 < last[3] and last[1] < y1
+            if same_row and x0 - last[2] > CELL_GAP * height:
+                break
+        kept.append(span)
+    return hit if len(kept) == len(hit.spans) else Hit(hit.label, hit.label_bbox, kept, hit.column)
+
+
 def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
-    hits = read_fields(region.lines, LABELS)
+    hits = {k: _own_cell(h) for k, h in read_fields(region.lines, LABELS).items()}
     out: dict[str, FieldValue] = {}
     if (v := _enterprise_name(region, hits.get("enterprise_name"), back)) is not None:
         out["enterprise_name"] = v
@@ -349,8 +376,11 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
         out["operator_id_number"] = h.value(number, h.confidence * factor)
     elif v := beside_value(region, h, back, _valid_id, reach=BESIDE_REACH) or _lone_id(region, out):
         out["operator_id_number"] = v
-    if (v := _choice(region, hits.get("operator_gender"), GENDERS, back)) is not None:
-        out["operator_gender"] = v
+    gender = _choice(region, hits.get("operator_gender"), GENDERS, back)
+    if gender is None or gender.value is None:
+        gender = _lone_option(region, {g: g for g, _ in GENDERS}) or gender
+    if gender is not None:
+        out["operator_gender"] = gender
     if (h := hits.get("operator_mobile")) and h.spans:
         digits = re.sub(r"\D", "", h.text)
         ok = re.fullmatch(r"1\d{10}", digits) is not None

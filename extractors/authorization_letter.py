@@ -48,6 +48,7 @@ LABELS = (
         below=True,
         inline=True,
     ),
+    Label("matter", ("委托事项", "授权事项", "代理事项", "办理事项"), multiline=True),
     Label("sign_date", ("签署日期", "委托日期", "日期")),
     # Printed text that ends a value, not reported.
     Label("_legal", ("法定代表人", "负责人")),
@@ -66,6 +67,8 @@ AGENT_RE = re.compile(
 MATTER_RE = re.compile(
     r"(?:前往|前来|代为|全权|负责)?[^，,。；;]{0,30}?办理(?P<matter>[^，,。；;]{2,60}?)(?=[，,。；;]|$)"
 )
+# The verb before a matter under its label: ``委托事项：代为办理…``.
+MATTER_VERB = re.compile(r"^[:：]?(?:前往[^，,。]{0,20}?)?(?:代为|全权|负责)?办理")
 # What follows the label: ``（盖章）：``, glued or half read (``（盖章所：``, ``（盖章``,
 # ``（盖：``, ``（盖汽）``: 章 lost or misread under the seal, the bracket still there).
 SEAL_JUNK = re.compile(
@@ -173,6 +176,14 @@ def _credit_code(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | 
     return prose.value(m.start("code"), m.end("code"), code, factor)
 
 
+def _matter(hit: Hit | None) -> FieldValue | None:
+    """The matter under its label (委托事项：办理…), without the verb: what is done."""
+    if hit is None or not hit.spans:
+        return None
+    text = MATTER_VERB.sub("", re.sub(r"\s+", "", hit.text)).strip(LEAD)
+    return hit.value(text) if text else None
+
+
 def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | None:
     if hit is not None and hit.spans:
         found = find_date(hit.text)
@@ -231,8 +242,9 @@ def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
         if (h := hits.get("agent_id_number")) and h.spans:
             number, factor = id_value(h.text)
             out["agent_id_number"] = h.value(number, h.confidence * factor)
-    m = MATTER_RE.search(prose.text, agent.end() if agent else 0)
-    if m is not None:
+    if (v := _matter(hits.get("matter"))) is not None:
+        out["matter"] = v
+    elif (m := MATTER_RE.search(prose.text, agent.end() if agent else 0)) is not None:
         out["matter"] = prose.value(m.start("matter"), m.end("matter"))
     signed = _sign_date(region, hits.get("sign_date"), prose)
     if (v := signed or date_again(region, region.lines[::-1], Turn())) is not None:

@@ -34,7 +34,7 @@ from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, is_long_term, norm_date
 from docpipe.ocr.base import OcrLine
 from extractors._authority import printed_authority, seal_authority
-from extractors._beside import date_again
+from extractors._beside import BESIDE, date_again
 from extractors._license_labels import split_half_labels
 
 # Classification cues. 统一社会信用代码 and 法定代表人 are also printed on the
@@ -112,6 +112,8 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
         hit = hits.get(name)
         if hit is not None and (text := compact(_hit_text(hit))):
             out[name] = hit.value(_scope_marks(text) if name == "business_scope" else text)
+    if "registered_capital" not in out and (v := _lone_capital(lines, hits)) is not None:
+        out["registered_capital"] = v
     est = hits.get("established_date")
     if est is not None and (d := _first_date(_hit_text(est))) is not None:
         out["established_date"] = est.value(d)
@@ -193,6 +195,30 @@ def _hit_text(hit: Hit) -> str:
         out += text
         prev = span
     return out.lstrip(LEAD).rstrip()
+
+
+# A registered capital as licenses print it: 200万元人民币, 50.5万美元, 1000万元.
+_CAPITAL = re.compile(r"\d+(?:\.\d+)?万(?:元)?(?:人民币|美元|港元|欧元|日元)?")
+
+
+def _lone_capital(lines: Sequence[OcrLine], hits: dict[str, Hit]) -> FieldValue | None:
+    """The one unlabelled line shaped like a capital, when 注册资本 was not read.
+
+    A motion-blurred photo can lose the label's box altogether (accuracy case 5017,
+    a portrait 正本); the amount is the only text of its shape on a license.
+    """
+    used = {id(s.line) for h in hits.values() for s in h.spans}
+    found = [ln for ln in lines if id(ln) not in used and _CAPITAL.fullmatch(clean(ln.text))]
+    if len(found) != 1:
+        return None
+    line = found[0]
+    box = tuple(round(v) for v in line.bbox)
+    return FieldValue(
+        value=clean(line.text),
+        confidence=round(line.confidence * BESIDE, 4),
+        bbox=(box[0], box[1], box[2], box[3]),
+        raw=line.text,
+    )
 
 
 # --------------------------------------------------------------------------- credit code

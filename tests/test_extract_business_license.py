@@ -467,3 +467,13 @@ def test_an_issue_date_with_a_digit_lost_under_the_seal_is_read_again() -> None:
     assert extract_business_license(reg)["issue_date"].value == "2024-09-16"
     reg.reread_ringless = _rereading("2024年09月16日", "2021年09月16日")
     assert "issue_date" not in extract_business_license(reg)
+
+
+def test_a_capital_whose_label_was_lost_is_the_one_amount_on_the_page() -> None:
+    """注册资本 lost to motion blur (accuracy case 5017, a portrait 正本): the one line
+    shaped like an amount is the capital, a little less sure; two such lines, none."""
+    rows = [("名称", "杭州市宏华工贸有限公司"), ("法定代表人", "皇甫喆"), ("", "200万元人民币")]
+    lines = [line for line in _one_column(rows) if line.text]
+    got = extract_business_license(region(lines))["registered_capital"]
+    assert got.value == "200万元人民币" and got.confidence < 0.99
+    assert "registered_capital" not in read([*lines, ln("50万美元", 260, 600)])

@@ -584,3 +584,48 @@ def test_an_enterprise_name_whose_label_was_not_read_is_the_lone_name_at_the_top
     # Two name-shaped lines at the top: which is the enterprise cannot be told.
     lines = [*lines, ln("宁波市泰云工贸有限公司", 400, 140)]
     assert "enterprise_name" not in extract_application_form(region(lines))
+
+
+def test_two_fields_to_a_row_with_the_second_label_misread() -> None:
+    """姓名 | 任敏琳 | 性别 | 女 with 性别 read 盛 (accuracy case 5031, a two-column form):
+    the name stops at the cell border, and the lone 女 is the gender."""
+    rows = [r for r in ROWS if r[0] not in ("持卡人姓名", "性别")]
+    lines = [
+        *table(rows),
+        ln("持卡人姓名", 100, 700),
+        ln("任敏琳", 400, 700, w=84),
+        ln("盛", 700, 700, w=28, conf=0.4),
+        ln("女", 900, 700, w=28),
+    ]
+    out = extract_application_form(region(lines))
+    assert out["operator_name"].value == "任敏琳"
+    assert out["operator_gender"].value == "女"
+    # Both genders standing alone (options printed without boxes): none is chosen.
+    both = extract_application_form(region([*lines, ln("男", 1000, 700, w=28)]))
+    assert "operator_gender" not in both or both["operator_gender"].value is None
+
+
+def test_a_credit_code_label_wrapped_in_its_cell() -> None:
+    """统一社会信用代 / 码 in a narrow label cell, the code beside and a little lower:
+    the code is read (not 码), and the enterprise name above does not run on into it."""
+    rows = [r for r in ROWS if r[0] != "统一社会信用代码"]
+    lines = [
+        *table(rows),
+        # Boxes as read on accuracy case-5008: the code level with the label's lower
+        # half falls into the row of 码.
+        ln("统一社会信用代", 100, 600, h=27),
+        ln("91330106592460771J", 400, 615, h=23),
+        ln("码", 100, 623, w=29, h=32),
+    ]
+    out = extract_application_form(region(lines))
+    assert out["credit_code"].value == "91330106592460771J"
+    assert out["enterprise_name"].value == "杭州市宏华工贸有限公司"
+
+
+def test_a_label_holding_another_fields_label_is_the_longer_one() -> None:
+    """申请单位承诺：… holds 申请单位 (an enterprise-name label): with 企业名称 unread,
+    the promise is not taken for the enterprise's name (accuracy case 5003)."""
+    rows = [r for r in ROWS if r[0] != "企业名称"]
+    lines = [*table(rows), ln("申请单位承诺：所填信息及所附材料真实有效。", 100, 700)]
+    out = extract_application_form(region(lines))
+    assert "承诺" not in str(out.get("enterprise_name") and out["enterprise_name"].value)

@@ -255,3 +255,30 @@ def test_a_name_the_seal_confirms_is_not_read_again() -> None:
     reg, asked = _sealed_region(f"委托单位（盖章）：{SEALED}", [], SEALED)
     assert extract_authorization_letter(reg)["enterprise_name"].value == SEALED
     assert asked == []
+
+
+def test_a_letter_of_labelled_facts() -> None:
+    """委托单位： / 受托人： / 身份证号： / 委托事项： under each other, dated in Chinese
+    numerals: every field, the matter without its verb and not run on into the term."""
+    lines = [
+        ln("授权委托书", 330, 110, h=40),
+        ln("委托单位：永康市天佳工贸有限公司", 110, 260),
+        ln("统一社会信用代码：91330784579324580M", 110, 320),
+        ln("受托人：张三", 110, 380),
+        ln(f"身份证号：{ID}", 110, 440),
+        ln("委托事项：办理电子口岸卡变更操作员业务", 110, 500),
+        ln("委托期限：自签发之日起至上述事项办结之日止", 110, 560),
+        ln("受托人在办理上述事项过程中所签署的有关文件，我单位均予以承认。", 160, 640),
+        ln("永康市天佳工贸有限公司", 420, 900),
+        ln("（盖章）", 420, 950),
+        ln("二〇二五年十月十一日", 540, 1030, w=280),
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert {k: v.value for k, v in out.items()} == {
+        "enterprise_name": "永康市天佳工贸有限公司",
+        "credit_code": "91330784579324580M",
+        "agent_name": "张三",
+        "agent_id_number": ID,
+        "matter": "电子口岸卡变更操作员业务",
+        "sign_date": "2025-10-11",
+    }
