@@ -1,6 +1,7 @@
 """Detection benchmark: injected discrepancies found, clean submissions passed (issue 4).
 
     .venv/bin/python bench/verify.py [--count 100] [--seed 7000] [--work DIR] [--jobs 2]
+        [--layouts classic,varied]   # other printings too (fixtures.layouts); own --work
 
 Generates ``--count`` submissions (cached in ``--work``): about 64 % with 1–3 injected
 discrepancies drawn round-robin from every fault of ``fixtures.faults`` (filed-value
@@ -112,7 +113,9 @@ def plan(count: int, seed: int) -> list[Spec]:
     return specs
 
 
-def ensure_cases(work: Path, specs: list[Spec]) -> list[Path]:
+def ensure_cases(
+    work: Path, specs: list[Spec], layouts: tuple[str, ...] = ("classic",)
+) -> list[Path]:
     """Generate each case once into ``work/cases`` (kept when faults and traps agree)."""
     cases = work / "cases"
     cases.mkdir(parents=True, exist_ok=True)
@@ -121,10 +124,16 @@ def ensure_cases(work: Path, specs: list[Spec]) -> list[Path]:
         folder = cases / s.folder_name
         exp = folder / "expected.json"
         stamp = folder / "spec.json"
-        want = json.dumps([list(s.faults), list(s.traps), s.degraded])
+        printings = [list(layouts)] if layouts != ("classic",) else []
+        want = json.dumps([list(s.faults), list(s.traps), s.degraded, *printings])
         if not exp.is_file() or not stamp.is_file() or stamp.read_text() != want:
             generate_case(
-                s.seed, cases, s.faults, traps=s.traps, degrade_share=0.5 if s.degraded else 0.0
+                s.seed,
+                cases,
+                s.faults,
+                traps=s.traps,
+                degrade_share=0.5 if s.degraded else 0.0,
+                layouts=layouts,
             )
             stamp.write_text(want)
         folders.append(folder)
@@ -402,10 +411,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     ap.add_argument("--worst", type=int, default=30, help="misses and false alarms to list")
     ap.add_argument("--json", type=Path, help="also write the per-case results here")
+    ap.add_argument(
+        "--layouts", default="classic", help="printings to draw from: classic, or classic,varied"
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     specs = plan(args.count, args.seed)
-    folders = ensure_cases(args.work, specs)
+    layouts = tuple(p.strip() for p in args.layouts.split(",") if p.strip())
+    folders = ensure_cases(args.work, specs, layouts)
     results = review_all(folders, args.work, args.jobs)
     seconds = time.perf_counter() - t0
     if args.json:

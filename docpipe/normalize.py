@@ -52,19 +52,8 @@ def _numeral(s: str) -> int | None:
     return (_NUMERAL[tens] if tens else 1) * 10 + (_NUMERAL[ones] if ones else 0)
 
 
-def numeral_date(s: str) -> date | None:
-    """A date written in Chinese numerals, anywhere in ``s``; None if there is none.
-
-    >>> numeral_date("二〇二五年三月七日"), numeral_date("二O二四年十二月二十日")
-    (datetime.date(2025, 3, 7), datetime.date(2024, 12, 20))
-    >>> numeral_date("二〇二五年二月三十日") is None
-    True
-    """
-    m = NUMERAL_DATE_RE.search(s)
-    return None if m is None else _numeral_match(m)
-
-
 def _numeral_match(m: re.Match[str]) -> date | None:
+    """The date a ``NUMERAL_DATE_RE`` match spells, if it is a real one."""
     year = int("".join(str(_NUMERAL[c]) for c in m.group(1)))
     month, day = _numeral(m.group(2)), _numeral(m.group(3))
     if month is None or day is None:
@@ -134,8 +123,10 @@ def parse_date(s: str | None) -> date | None:
     (datetime.date(2015, 3, 2), datetime.date(2015, 3, 2), datetime.date(2015, 3, 2))
     >>> parse_date("２０１５－０３－０２")  # full-width, as some forms type it
     datetime.date(2015, 3, 2)
-    >>> parse_date("二〇一五年三月二日")
-    datetime.date(2015, 3, 2)
+    >>> parse_date("二〇一五年三月二日"), parse_date("二O二四年十二月二十日")  # 〇 read O
+    (datetime.date(2015, 3, 2), datetime.date(2024, 12, 20))
+    >>> parse_date("二〇二五年二月三十日") is None
+    True
     >>> parse_date("2015-02-29") is None, parse_date("2015-13-01") is None
     (True, True)
     >>> parse_date("长期") is None, parse_date("") is None, parse_date(None) is None
