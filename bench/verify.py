@@ -213,7 +213,10 @@ def explained(got: dict[str, Any], expected: list[dict[str, Any]], degraded: set
     files = set(got["files"])
     if got["field"].startswith("file:"):
         files.add(got["field"].removeprefix("file:"))
-    return got["severity"] == "warning" and got["code"] in DOUBT_CODES and bool(files & degraded)
+    # A missing document that may be in an illegible file is a doubt too (FILE-REQUIRED
+    # names the file and warns instead of deciding).
+    doubt = got["code"] in DOUBT_CODES or got["code"] == "missing_document"
+    return got["severity"] == "warning" and doubt and bool(files & degraded)
 
 
 @dataclass

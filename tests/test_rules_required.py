@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_rules_forms import doc, filed, findings_of, fv, one, run, sample_copy
+from test_rules_forms import FakePage, doc, filed, findings_of, fv, one, run, sample_copy
 
 RULE = "FILE-REQUIRED"
 
@@ -120,3 +120,44 @@ def test_spare_back_side_counts_for_the_person_missing_one() -> None:
     assert run(filed(), docs, RULE) == []
     f = one(run(filed(), docs[:-1], RULE), RULE, "missing_document", "warning", "submission")
     assert "国徽面" in f.message
+
+
+def test_a_document_that_may_be_in_an_illegible_file_is_a_doubt(tmp_path: Path) -> None:
+    """The license blurred past recognition (bench/verify.py case-6047): not an error
+    "license missing" beside the file's own low_quality warning, but a warning that
+    names the file. (A blurred file has no recorded OCR to replay: the sample is read,
+    then the license's pixels are blurred and its document taken for ``other``.)"""
+    from PIL import ImageFilter
+
+    from docpipe.models import DocKind
+    from docpipe.pipeline import STAGES, Review
+    from docpipe.rules import RuleContext, run_rules
+
+    rv = Review(path=sample_copy(tmp_path, "case-0104"))
+    for _, stage in STAGES[:3]:
+        stage(rv)
+    assert rv.intake is not None
+    pages: dict[tuple[str, int], Any] = dict(rv.read_pages)
+    rp = pages[("营业执照.jpg", 1)]
+    pages[("营业执照.jpg", 1)] = FakePage(rp.image().filter(ImageFilter.GaussianBlur(4)))
+    docs = [
+        d.model_copy(update={"kind": DocKind.other, "fields": {}})
+        if d.kind == DocKind.business_license
+        else d
+        for d in rv.documents
+    ]
+
+    def found(documents: list[Any], pixels: dict[tuple[str, int], Any]) -> list[Any]:
+        ctx = RuleContext(
+            reference_date=rv.reference_date,
+            submission=rv.intake.submission if rv.intake else None,
+            files=rv.intake.files if rv.intake else [],
+            documents=documents,
+            pages=pixels,
+        )
+        return run_rules(ctx, only=[RULE])
+
+    f = one(found(docs, pages), RULE, "missing_document", "warning", "submission")
+    assert "营业执照.jpg" in f.message and "business license" in f.message
+    # The same file sharp and still not a license: the license is missing (error).
+    one(found(docs, dict(rv.read_pages)), RULE, "missing_document", "error", "submission")

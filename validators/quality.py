@@ -107,6 +107,35 @@ def _page_problems(ctx: RuleContext, file: str, page_no: int, docs: list[Documen
     return problems
 
 
+def illegible_files(ctx: RuleContext) -> list[str]:
+    """Attachments too blurred to tell what they are: no document recognised in them.
+
+    Each may be a document that is asked for (FILE-REQUIRED names them and doubts
+    instead of deciding).
+    """
+    out = []
+    for f in ctx.files:
+        if f.name in ctx.file_errors:
+            continue  # FILE-TYPE / FILE-READ speak for it
+        docs = [d for d in ctx.documents if d.file == f.name]
+        if any(d.kind != DocKind.other for d in docs):
+            continue
+        pages = [rp for (name, _), rp in ctx.pages.items() if name == f.name]
+        if any(_illegible(rp) for rp in pages):
+            out.append(f.name)
+    return out
+
+
+def _illegible(rp: Any) -> bool:
+    """Blurred past reading: what is on the page cannot be told.
+
+    Blur only: a small photo of some other paper (a train ticket at 476 px) reads well
+    and is plainly not the document asked for, and a sharp photo with no text (a
+    portrait) is not a document at all.
+    """
+    return rp.ocr.source != "text-layer" and sharpness(rp.image()) < BLUR_BELOW
+
+
 @rule("FILE-QUALITY", code="low_quality", severity="warning")
 def file_quality(ctx: RuleContext) -> Iterator[Hit]:
     """附件清晰度 / attachment legibility.

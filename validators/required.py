@@ -25,6 +25,11 @@ letter to every type):
 A document is present when a document of that kind was recognised in any file (even a
 file FILE-TYPE refused: its own error is already there). Files that could not be read
 are not documents; when there are any, the message says one of them may be the one.
+A file too blurred to tell what it is (no document recognised in it, its page under
+FILE-QUALITY's blur threshold: ``validators.quality.illegible_files``) may
+hold the missing document too: the message names it and the finding is a **warning**
+— a doubt, not a verdict (bench/verify.py case-6047: a license blurred at radius 3.2
+px, no label legible, was "missing" as an error beside its own low_quality warning).
 ID proofs are matched to persons by content (``docpipe.linking``), never by file name;
 front and back sides that could not be tied to anyone still count for someone missing
 that side.
@@ -36,9 +41,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from docpipe.linking import Card, link
-from docpipe.models import DocKind, Severity, Submission
+from docpipe.models import DocKind, Evidence, Severity, Submission
 from docpipe.normalize import norm_id, norm_text
 from docpipe.rules import Hit, RuleContext, rule
+from validators.quality import illegible_files
 
 
 @dataclass(frozen=True)
@@ -67,16 +73,30 @@ _DOCS = {
 _SIDES = {"front": ("人像面", "front"), "back": ("国徽面", "back")}
 
 
-def _unreadable_tail(ctx: RuleContext) -> tuple[str, str]:
+def _unreadable_tail(ctx: RuleContext, blurred: list[str]) -> tuple[str, str]:
     """Message tail naming the files that could not be read, which may be the document."""
     names = sorted(ctx.file_errors)
-    if not names:
-        return "", ""
-    listed = "、".join(names)
-    return (
-        f"（无法读取或被拒收的附件 {listed} 可能就是它）",
-        f" (an unreadable or refused attachment, {', '.join(names)}, may be it)",
-    )
+    zh, en = "", ""
+    if names:
+        zh += f"（无法读取或被拒收的附件 {'、'.join(names)} 可能就是它）"
+        en += f" (an unreadable or refused attachment, {', '.join(names)}, may be it)"
+    if blurred:
+        zh += f"（附件 {'、'.join(blurred)} 模糊难以辨认，可能就是它：请上传清晰的原件照片）"
+        en += (
+            f" (attachment {', '.join(blurred)} is too blurred to tell what it is and may be it:"
+            " ask for a clear photo of the original)"
+        )
+    return zh, en
+
+
+def _evidence(blurred: list[str]) -> list[Evidence]:
+    """The illegible files a missing document may be in, for the reviewer to open."""
+    return [Evidence(file=name) for name in blurred]
+
+
+def _doubted(blurred: list[str], severity: Severity) -> Severity:
+    """A missing document is a doubt, not a verdict, while an illegible file may hold it."""
+    return Severity.warning if blurred else severity
 
 
 def _who(sub: Submission, path: str) -> tuple[str, str]:
@@ -92,14 +112,16 @@ def _who(sub: Submission, path: str) -> tuple[str, str]:
     return (f"{role_zh}{name}", f"{role_en} {name}".strip())
 
 
-def _id_hits(ctx: RuleContext, sub: Submission, paths: list[tuple[str, Severity]]) -> Iterator[Hit]:
+def _id_hits(
+    ctx: RuleContext, sub: Submission, paths: list[tuple[str, Severity]], blurred: list[str]
+) -> Iterator[Hit]:
     """Missing ID proofs: no card at all, or a side missing with no spare side to fill it."""
     links = link(sub, ctx.documents)
     spare = {
         "front": sum(1 for c in links.unlinked() if c.front is not None and c.back is None),
         "back": sum(1 for c in links.unlinked() if c.back is not None and c.front is None),
     }
-    tail_zh, tail_en = _unreadable_tail(ctx)
+    tail_zh, tail_en = _unreadable_tail(ctx, blurred)
     done: set[int] = set()
     for path, severity in paths:
         card: Card | None = links.by_person.get(path)
@@ -107,7 +129,8 @@ def _id_hits(ctx: RuleContext, sub: Submission, paths: list[tuple[str, Severity]
         if card is None:
             yield Hit(
                 field="submission",
-                severity=severity,
+                severity=_doubted(blurred, severity),
+                evidence=_evidence(blurred),
                 message=(
                     f"缺少{who_zh}的身份证明材料{tail_zh} / the ID proof of {who_en} is "
                     f"missing{tail_en}"
@@ -126,7 +149,8 @@ def _id_hits(ctx: RuleContext, sub: Submission, paths: list[tuple[str, Severity]
             side_zh, side_en = _SIDES[side]
             yield Hit(
                 field="submission",
-                severity=severity,
+                severity=_doubted(blurred, severity),
+                evidence=_evidence(blurred),
                 message=(
                     f"缺少{who_zh}身份证的{side_zh}{tail_zh} / the {side_en} of the ID card "
                     f"of {who_en} is missing{tail_en}"
@@ -146,7 +170,8 @@ def file_required(ctx: RuleContext) -> Iterator[Hit]:
     needs = NEEDS.get(norm_text(sub.application_type or "").lower(), NEEDS["change_operator"])
     mode = norm_text(sub.channel.mode or "").lower() if sub.channel else ""
     kinds = {d.kind for d in ctx.documents}
-    tail_zh, tail_en = _unreadable_tail(ctx)
+    blurred = illegible_files(ctx)
+    tail_zh, tail_en = _unreadable_tail(ctx, blurred)
     wanted = []
     if needs.license:
         wanted.append(DocKind.business_license)
@@ -159,6 +184,8 @@ def file_required(ctx: RuleContext) -> Iterator[Hit]:
             zh, en = _DOCS[kind]
             yield Hit(
                 field="submission",
+                severity=_doubted(blurred, Severity.error),
+                evidence=_evidence(blurred),
                 message=f"缺少{zh}{tail_zh} / {en} is missing{tail_en}",
             )
     # Operators first: when the legal person is also an operator, the operator's
@@ -174,4 +201,4 @@ def file_required(ctx: RuleContext) -> Iterator[Hit]:
         if not also_operator:
             paths.append(("legal_person", needs.legal_id))
     if paths:
-        yield from _id_hits(ctx, sub, paths)
+        yield from _id_hits(ctx, sub, paths, blurred)
