@@ -6,6 +6,7 @@ import io
 import json
 import random
 import re
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -417,8 +418,9 @@ def test_serif_face_prints_licenses_and_letters_but_not_cards_or_pdfs(tmp_path: 
 
 def test_varied_layouts_print_license_form_and_letter_another_way(tmp_path: Path) -> None:
     """--layouts varied: the license is the portrait 正本, the form's short fields share
-    rows, the letter another wording; ID cards keep their design (not listed under
-    ``layouts``); the fields (the truth) are the same as the classic printing's."""
+    rows, the letter another wording; a single side of an ID card keeps its design (not
+    listed under ``layouts``); the fields (the truth) are the same as the classic
+    printing's."""
     classic = generate_case(3, tmp_path / "classic", channel="offline")
     varied = generate_case(3, tmp_path / "varied", channel="offline", layouts=("varied",))
     exp_c = json.loads((classic / "expected.json").read_text(encoding="utf-8"))
@@ -426,11 +428,15 @@ def test_varied_layouts_print_license_form_and_letter_another_way(tmp_path: Path
     assert exp_c["documents"] == exp_v["documents"]
     assert "layouts" not in exp_c
     kinds = {d["file"]: d["kind"] for d in exp_v["documents"]}
-    assert {kinds[f] for f in exp_v["layouts"]} == {
+    assert {kinds[f] for f in exp_v["layouts"]} >= {
         "business_license",
         "application_form",
         "authorization_letter",
     }
+    per_file = Counter(d["file"] for d in exp_v["documents"])
+    # A single side of a card keeps its design; a page of both sides may be arranged
+    # otherwise (side by side, the back first).
+    assert not any(per_file[f] == 1 and kinds[f].startswith("id_card") for f in exp_v["layouts"])
     for name, kind in kinds.items():
         if kind.startswith("id_card"):
             continue  # the same design (other random draws: the pixels differ a little)
@@ -450,3 +456,22 @@ def test_varied_layouts_print_license_form_and_letter_another_way(tmp_path: Path
         assert img.height > img.width  # the portrait 正本
     with Image.open(submission_dir(classic) / lic) as img:
         assert img.width > img.height
+
+
+def test_varied_id_sheets_put_the_cards_side_by_side_or_the_back_first() -> None:
+    """Both sides on one page, arranged otherwise than the template: a landscape page
+    (cards side by side) or a portrait one (the back above the front)."""
+    from fixtures import layouts
+
+    case = build_case(11, ())
+    slots = document_fields(case)
+    front, back = slots["operator0_id_front"], slots["operator0_id_back"]
+    shapes = set()
+    with layouts.laid_out(layouts.VARIED):
+        for seed in range(6):
+            data = layouts.id_sheet(front, back, random.Random(seed))
+            with Image.open(io.BytesIO(data)) as img:
+                shapes.add("landscape" if img.width > img.height else "portrait")
+    assert shapes == {"landscape", "portrait"}
+    with pytest.raises(ValueError, match="unknown layout"), layouts.laid_out("sideways"):
+        pass
