@@ -158,7 +158,12 @@ def _loose_device(hit: Hit) -> FieldValue:
     return hit.value(guess, min(hit.confidence, INFERRED))
 
 
-def _application_type(region: Region, back: Turn) -> FieldValue | None:
+def _application_type(region: Region, back: Turn, hit: Hit | None) -> FieldValue | None:
+    """The ticked business; or the one business typed in after 申请业务, no boxes printed."""
+    if hit is not None and hit.spans:
+        typed = {code for code, variants in BUSINESSES if clean(_text(hit)) in variants}
+        if len(typed) == 1:
+            return hit.value(typed.pop())
     found = find_options(region.lines, BUSINESSES)
     pick = _pick(region, found, back)
     if pick is None:
@@ -394,7 +399,7 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
         digits = re.sub(r"\D", "", h.text)
         clean_digits = digits == _text(h)
         out["device_number"] = h.value(digits, h.confidence * (1.0 if clean_digits else DOUBT))
-    if (v := _application_type(region, back)) is not None:
+    if (v := _application_type(region, back, hits.get("_business"))) is not None:
         out["application_type"] = v
     signed = _sign_date(region, hits.get("sign_date"))
     if (v := signed or date_again(region, region.lines[::-1], back)) is not None:

@@ -629,3 +629,14 @@ def test_a_label_holding_another_fields_label_is_the_longer_one() -> None:
     lines = [*table(rows), ln("申请单位承诺：所填信息及所附材料真实有效。", 100, 700)]
     out = extract_application_form(region(lines))
     assert "承诺" not in str(out.get("enterprise_name") and out["enterprise_name"].value)
+
+
+def test_a_business_typed_into_its_cell_without_boxes() -> None:
+    """申请业务 | 变更企业操作员, no options to tick (accuracy seed 6200, varied forms:
+    9 of 22 unread before): the one business named is the application type."""
+    out = extract_application_form(region(table([*ROWS, ("申请业务", "变更企业操作员")])))
+    assert out["application_type"].value == "change_operator"
+    # Two businesses in the cell without a tick: not told.
+    two = table([*ROWS, ("申请业务", "变更企业操作员 新增企业操作员")])
+    got = extract_application_form(region(two)).get("application_type")
+    assert got is None or got.value is None
