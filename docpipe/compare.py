@@ -13,6 +13,7 @@ The uncertainty policy lives here, once, for every document rule:
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -45,6 +46,11 @@ class Outcome(Enum):
     unread = "unread"
 
 
+# Middle dots a name may be written with: · (U+00B7), •, ・, ‧, ･, and . (also what
+# NFKC makes of the full-width ．).
+NAME_DOTS = re.compile(r"[·•・‧･.]")
+
+
 def norm_value(value: str, how: str = "text") -> str:
     """Normal form for comparing (``text``, ``id``, ``date``, ``name``).
 
@@ -54,6 +60,8 @@ def norm_value(value: str, how: str = "text") -> str:
     '长期'
     >>> norm_value("张 三", "name")
     '张三'
+    >>> {norm_value(n, "name") for n in ("买买提·艾力", "买买提•艾力", "买买提．艾力")}
+    {'买买提艾力'}
     """
     if how == "date":
         if is_long_term(value):
@@ -62,7 +70,9 @@ def norm_value(value: str, how: str = "text") -> str:
         return d.isoformat() if d else norm_text(value)
     if how == "id":
         return norm_id(value)
-    return norm_text(value).replace("·", "").replace("•", "") if how == "name" else norm_text(value)
+    if how == "name":  # the middle dot of 买买提·艾力 in any spelling, or none
+        return NAME_DOTS.sub("", norm_text(value))
+    return norm_text(value)
 
 
 def outcome(filed: str, found: FieldValue | None, how: str = "text") -> Outcome:

@@ -79,8 +79,14 @@ def test_prose_wrapped_across_lines() -> None:
             "欧阳娜娜",
             ID_X,
         ),
+        # A Uyghur name with its middle dot, longer than five characters.
+        (
+            f"兹委托阿依古丽·吐尔逊（身份证号码：{ID}）前往办理电子口岸卡变更操作员业务。",
+            "阿依古丽·吐尔逊",
+            ID,
+        ),
     ],
-    ids=["te-weituo", "xian-weituo", "halfwidth"],
+    ids=["te-weituo", "xian-weituo", "halfwidth", "dotted-name"],
 )
 def test_wording_variants(body: str, name: str, number: str) -> None:
     """特委托 / 现委托 / half-width punctuation, 身份证号 / 证件号码: the same fields."""

@@ -258,6 +258,15 @@ def test_traps_do_what_they_say() -> None:
                for p in (c.filed["legal_person"], c.filed["operators"][0]))  # fmt: skip
     c = with_trap("rotated")
     assert c.file_turns and all(ch.steps for ch in c.file_turns.values())
+    dots = set()
+    for s in range(8):  # the filed dot is drawn: several spellings over a few seeds
+        c = build_case(s, traps=("dotted_name",))
+        card = document_fields(c)["operator0_id_front"]
+        filed = c.filed["operators"][0]["name"]
+        assert "·" in card["name"] and card["ethnicity"] == "维吾尔"
+        assert len(filed) == len(card["name"])  # the same name, its dot perhaps another
+        dots |= set(filed) - set(card["name"])
+    assert len(dots) >= 2  # •, . or ．, not only the card's own ·
 
 
 def test_long_term_words_are_printed_or_filed() -> None:
