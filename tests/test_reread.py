@@ -241,6 +241,27 @@ def test_a_first_cut_sure_of_the_date_is_not_read_further() -> None:
     assert taken == ["2021年10月11日", "2021年10月11日"]
 
 
+def test_a_first_cut_with_a_doubted_digit_is_read_further() -> None:
+    """verify case-6566: the ring across the 8 of 2018; the first cut reads 2013 at 0.993
+    and 1.0, its 3 scored 0.92 once: not sure, the other cuts are read (two of them
+    read 2018), and the page's 2013 is left in doubt."""
+    from docpipe.compare import DOUBT_BELOW
+
+    line, first = _issue("2013年10月19日", "2013-10-19")
+    chars = [1.0] * 11
+    texts = [("2013年10月19日", 0.993, [1.0, 1.0, 1.0, 0.92, *chars[4:]])]
+    texts += [("2013年10月19日", 1.0, chars), ("2018年10月19日", 0.986, chars)]
+    texts += [("2013年10月19日", 0.999, chars)] * (len(CUTS) * 2 - 3)
+
+    def reread(line: OcrLine, reach: float) -> Iterator[OcrLine]:
+        for text, conf, scores in texts:
+            yield OcrLine(text=text, poly=line.poly, confidence=conf, char_confidences=scores)
+
+    got = agree("business_license", first, [line], reread)["issue_date"]
+    assert got.value == "2013-10-19" and got.confidence < DOUBT_BELOW
+    assert "2018-10-19" in (got.raw or "")
+
+
 def test_split_original_readings_leave_the_date_in_doubt() -> None:
     from docpipe.compare import DOUBT_BELOW
 
