@@ -23,9 +23,11 @@ from __future__ import annotations
 
 import re
 
+from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Turn, read_fields
 from docpipe.models import FieldValue
+from docpipe.normalize import norm_id
 from docpipe.ocr.base import OcrLine
 from docpipe.seal import MIN_CONFIDENCE
 from extractors._beside import date_again
@@ -178,6 +180,23 @@ def _credit_code(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | 
     return prose.value(m.start("code"), m.end("code"), code, factor)
 
 
+# A number after its label in the joined text, its last characters perhaps on the
+# next line (a line wrapped inside the number: 身份证号37020219751023240 | X).
+WRAPPED_ID = re.compile(
+    r"(?:身份证件号码|公民身份号码|身份证号码|身份证号|证件号码)[:：]?([0-9Xx]{18})"
+)
+
+
+def _wrapped_id(prose: Prose) -> FieldValue | None:
+    """The one valid ID number after a number label in the letter's joined text."""
+    found = [m for m in WRAPPED_ID.finditer(prose.text) if is_valid_id(norm_id(m.group(1)))]
+    if len(found) != 1:
+        return None
+    m = found[0]
+    number, factor = id_value(m.group(1))
+    return prose.value(m.start(1), m.end(1), number, factor)
+
+
 def _matter(hit: Hit | None) -> FieldValue | None:
     """The matter under its label (委托事项：办理…), without the verb: what is done."""
     if hit is None or not hit.spans:
@@ -244,6 +263,8 @@ def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
         if (h := hits.get("agent_id_number")) and h.spans:
             number, factor = id_value(h.text)
             out["agent_id_number"] = h.value(number, h.confidence * factor)
+            if factor < 1.0 and (wrapped := _wrapped_id(prose)) is not None:
+                out["agent_id_number"] = wrapped
     if (v := _matter(hits.get("matter"))) is not None:
         out["matter"] = v
     elif (m := MATTER_RE.search(prose.text, agent.end() if agent else 0)) is not None:

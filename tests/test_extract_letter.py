@@ -288,3 +288,20 @@ def test_a_letter_of_labelled_facts() -> None:
         "matter": "电子口岸卡变更操作员业务",
         "sign_date": "2025-10-11",
     }
+
+
+def test_a_labelled_number_wrapped_onto_the_next_line() -> None:
+    """被委托人：… 身份证号3702…240 | X on the next line (verify case-6068, a labelled
+    letter whose line wrapped inside the number): the whole number, not 17 digits."""
+    lines = [
+        ln("企业授权委托书", 283, 111, h=37),
+        ln("委托单位：宁波市安盛贸易有限公司", 89, 264, w=392),
+        ln("被委托人：阿依古丽·吐尔逊", 89, 367, w=322),
+        ln(f"身份证号{ID_X[:17]}", 451, 366, w=340),
+        ln("X", 86, 405, w=26),
+        ln("委托事项：办理电子口岸卡变更操作员业务", 90, 457, w=462),
+        *FOOT,
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert out["agent_name"].value == "阿依古丽·吐尔逊"
+    assert out["agent_id_number"].value == ID_X
