@@ -16,18 +16,20 @@ document kind.
 
 Dates printed under a seal (the license's issue date, the letter's date) have no check
 character; a ring across an ``8`` makes it a ``3`` for the page OCR at full confidence.
-Their line is read again too (``UNDER_SEAL``): the first cut, then, unless both its
-renderings confirm the page's date with full confidence (``SURE``), every other cut.
-The date stands when every reading agrees with the page, or every reading in the
-original colours does (on the work sets the red channel alone misread three dates,
-the page and the original colours never together). Every reading giving one other
-date replaces it (the page's reading in ``raw``: the ring across an ``8`` faded into
-a ``3``). Anything else leaves it in doubt, the other readings in its raw text: the
-original colours are not trusted alone — a seal's red stroke across a ``1`` reads
-``4`` there (verify case-8087) as surely as faded ink reads ``3`` for ``8`` in the
-red channel (accuracy case-5064). Such a doubt is settled only by the ringless
-renderings (``ringless``: the ring itself faded, the print under it kept) all giving
-one date a usual reading gave. Otherwise a person decides, never a confident mismatch.
+Their line is read again too (``UNDER_SEAL``), every cut in both renderings: a first cut
+that confirms the page at full confidence, every character scored 1.0, can be as wrong
+as the page (verify case-7069 of seed 7000 regenerated: 2003 for 2008 at 1.0 in both
+renderings of the first cut, 2008 in two later ones). The date stands when every reading
+agrees with the page, or every reading in the original colours does (on the work sets
+the red channel alone misread three dates, the page and the original colours never
+together). Every reading giving one other date replaces it (the page's reading in
+``raw``: the ring across an ``8`` faded into a ``3``). Anything else leaves it in doubt,
+the other readings in its raw text: the original colours are not trusted alone — a
+seal's red stroke across a ``1`` reads ``4`` there (verify case-8087) as surely as faded
+ink reads ``3`` for ``8`` in the red channel (accuracy case-5064). Such a doubt is
+settled only by the ringless renderings (``ringless``: the ring itself faded, the print
+under it kept) all giving one date a usual reading gave. Otherwise a person decides,
+never a confident mismatch.
 """
 
 from __future__ import annotations
@@ -95,13 +97,6 @@ UNDER_SEAL: dict[str, tuple[str, ...]] = {
 }
 # Where the original colours sit among a cut's renderings (``renderings``), and how many.
 ORIGINAL, RENDERINGS = 0, 2
-# A date under a seal whose first cut reads as the page did, in both renderings, at
-# this confidence or more, is not read further: on 525 such dates of the accuracy and
-# verify work sets the page was right every time and every other cut agreed. Its every
-# character too, where the engine scores them: verify case-6566 (seed 6500), the ring
-# across the 8 of 2018, read 2013 by the page and by the first cut at 0.993 and 1.0,
-# the 3 at 0.92 in one of them; two other cuts read 2018.
-SURE = 0.99
 # Confidence of a date that a second reading contradicts: under compare.DOUBT_BELOW.
 CONTRADICTED = 0.6
 
@@ -349,11 +344,7 @@ def agree(
         if len(targets) != 1:
             continue
         line, reach = targets[0]
-        readings = iter(reread(line, reach))
-        seen = list(islice(readings, RENDERINGS))  # the first cut, both renderings
-        if len(seen) == RENDERINGS and _confirm(seen, first.value, SURE):
-            continue  # the other cuts would say the same (measured: see SURE)
-        seen += list(readings)
+        seen = list(reread(line, reach))
         if _confirm(seen, first.value):
             continue
         original = seen[ORIGINAL::RENDERINGS]
@@ -415,17 +406,9 @@ def _reread_date(
     )
 
 
-def _confirm(readings: list[OcrLine], date: str, least: float = 0.0) -> bool:
-    """Every reading gives ``date`` first, at ``least`` confidence or more.
-
-    The line's confidence and, where the engine scored them, every character's.
-    """
-    return all(
-        dates_in(r.text)[:1] == [date]
-        and r.confidence >= least
-        and min(r.char_confidences or [r.confidence]) >= least
-        for r in readings
-    )
+def _confirm(readings: list[OcrLine], date: str) -> bool:
+    """Every reading gives ``date`` first."""
+    return all(dates_in(r.text)[:1] == [date] for r in readings)
 
 
 def _box(line: OcrLine) -> BBox:

@@ -227,18 +227,26 @@ def test_the_red_channel_alone_disagreeing_leaves_the_date_confident() -> None:
     assert agree("business_license", first, [line], reread) == first
 
 
-def test_a_first_cut_sure_of_the_date_is_not_read_further() -> None:
-    """Both renderings of the first cut confirm the page at ≥ SURE: no other cut is read."""
-    line, first = _issue("2021年10月11日", "2021-10-11")
+def test_a_first_cut_sure_of_the_page_date_does_not_stop_the_other_cuts() -> None:
+    """verify case-7069 (seed 7000 regenerated): the ring across the 8 of 2008; the page
+    and both renderings of the first cut read 2003 at 1.0, every character 1.0; two
+    later cuts read 2008. Every cut is read, and the page's 2003 is left in doubt."""
+    from docpipe.compare import DOUBT_BELOW
+
+    line, first = _issue("2003年07月27日", "2003-07-27")
     taken: list[str] = []
+    texts = ["2003年07月27日", "2003年07月27日", "2008年07月27日", "2003年07月27日"]
+    texts += ["2008年07月27日", "2003年07月27日"]
 
     def reread(line: OcrLine, reach: float) -> Iterator[OcrLine]:
-        for text, conf in (("2021年10月11日", 1.0), ("2021年10月11日", 0.995), ("x", 1.0)):
+        for text in texts:
             taken.append(text)
-            yield OcrLine(text=text, poly=line.poly, confidence=conf)
+            yield OcrLine(text=text, poly=line.poly, confidence=1.0, char_confidences=[1.0] * 11)
 
-    assert agree("business_license", first, [line], reread) == first
-    assert taken == ["2021年10月11日", "2021年10月11日"]
+    got = agree("business_license", first, [line], reread)["issue_date"]
+    assert taken == texts
+    assert got.value == "2003-07-27" and got.confidence < DOUBT_BELOW
+    assert "2008-07-27" in (got.raw or "")
 
 
 def test_a_first_cut_with_a_doubted_digit_is_read_further() -> None:
