@@ -443,10 +443,11 @@ def _lines_for(
 
 
 # A line of the page read below this is read again (``refresh_weak``), when it is at
-# least ``WEAK_WIDE`` line heights wide (two characters: a two- or three-character name
-# cut short by the detector, 谢阳翀 read 日 at 0.37 in an 83 × 35 px box, verify
-# case-6086); at most ``MAX_WEAK`` lines a page, weakest first.
-WEAK_LINE, MAX_WEAK, WEAK_WIDE = 0.8, 6, 2.0
+# least ``WEAK_WIDE`` line heights wide (a short box: a three-character name cut short
+# by the detector, 谢阳翀 read 日 at 0.37 in an 83 × 35 px box, verify case-6086; an
+# address's last line 0号 read 0 at 0.73 in a 67 × 48 px box, accuracy case-7310); at
+# most ``MAX_WEAK`` lines a page, weakest first.
+WEAK_LINE, MAX_WEAK, WEAK_WIDE = 0.8, 6, 1.2
 # The second reading replaces the first when both renderings of the first cut agree at
 # this confidence or more.
 AGREED = 0.9
@@ -471,9 +472,13 @@ def refresh_weak(
     for line in weak:
         readings = list(islice(reread(line, 0.0), AGREE_READINGS))
         texts = {re.sub(r"\s+", "", unicodedata.normalize("NFKC", r.text)) for r in readings}
+        page_text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", line.text))
+        # The same text read again is no better reading: it stays the page's, weak (a
+        # misread label, 佳址 for 住址, keeps the doubt that lets it be relabelled).
         if (
             len(readings) == AGREE_READINGS
             and len(texts) == 1
+            and texts != {page_text}
             and all(r.confidence >= AGREED for r in readings)
         ):
             best = max(readings, key=lambda r: r.confidence)

@@ -254,11 +254,19 @@ def read_ethnicity(hit: Hit | None) -> FieldValue | None:
 
 
 def read_name(hit: Hit | None) -> FieldValue | None:
-    """姓名: the value after its label, inner spaces removed."""
+    """姓名: the value after its label, inner spaces removed.
+
+    Marks the OCR found at either end of the name (``☑何阳志``: the card's pattern read
+    as a tick box, accuracy case-7319) are no part of it: a name is Chinese characters,
+    with a middle dot at most inside.
+    """
     if hit is None:
         return None
-    value = clean(hit.text).strip(":：")
+    value = _NAME_EDGES.sub("", clean(hit.text))
     return hit.value(value) if value else None
+
+
+_NAME_EDGES = re.compile(r"^[^\u4e00-\u9fff]+|[^\u4e00-\u9fff]+$")
 
 
 def read_address(hit: Hit | None) -> FieldValue | None:

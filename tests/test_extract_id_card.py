@@ -491,3 +491,14 @@ def test_a_label_read_one_character_wrong_is_that_label() -> None:
     sure = doubted.model_copy(update={"confidence": 0.99})
     got = extract_front(region(front_lines(name=[sure, ln("司马丽", 180, 68)]))).get("name")
     assert got is None or got.value != "司马丽"
+
+
+@pytest.mark.parametrize(
+    ("read", "name"),
+    [("☑何阳志", "何阳志"), ("何阳志。", "何阳志"), ("买买提·艾力", "买买提·艾力")],
+)
+def test_marks_at_the_ends_of_a_name_are_no_part_of_it(read: str, name: str) -> None:
+    """accuracy case-7319: the card's pattern read as a tick box before the name."""
+    lines = front_lines(name=[ln("姓名", 60, 70), ln(read, 180, 68)])
+    out = extract_front(region(lines))
+    assert out["name"].value == name

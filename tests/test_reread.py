@@ -302,6 +302,28 @@ def test_a_weak_line_is_replaced_by_two_agreeing_confident_readings() -> None:
     assert out[1].text == sentence and out[1].confidence == 0.95 and out[1].poly == weak.poly
 
 
+def test_a_short_weak_box_is_read_again_but_not_made_sure_of_its_own_text() -> None:
+    """accuracy case-7310: an address's last line 0号 read 0 at 0.73 in a 67 × 48 px box
+    is read again (0号); case-5019: 佳址 for 住址 at 0.79, read 佳址 again at 0.99 both
+    times, stays the page's weak line, so that the card's label can still be mended."""
+    from docpipe.reread import refresh_weak
+
+    short = OcrLine(
+        text="0", poly=[(174, 368), (241, 368), (241, 416), (174, 416)], confidence=0.73
+    )
+    label = OcrLine(
+        text="佳址", poly=[(271, 430), (326, 430), (326, 459), (271, 459)], confidence=0.79
+    )
+    again = {"0": "0号", "佳址": "佳址"}
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        return [OcrLine(text=again[line.text], poly=line.poly, confidence=c) for c in (1.0, 0.99)]
+
+    out = refresh_weak([short, label], reread)
+    assert out[0].text == "0号" and out[0].confidence == 0.99
+    assert out[1] is label
+
+
 @pytest.mark.parametrize(
     ("texts", "confs"),
     [
