@@ -129,3 +129,23 @@ def test_blurred_sample_copy(tmp_path: Path) -> None:
     )
     found = run_rules(ctx, only=[RULE])
     assert [f.field for f in found] == ["file:营业执照.jpg"]
+
+
+def test_cards_cut_from_a_page_are_measured_by_their_card_not_their_text() -> None:
+    """verify seed 6800, case-6866: both sides side by side on a clean 1440 px page, each
+    card about 400 px high; the union of a card's text spans 294 px of that. The card is
+    large enough; a card whose text spans 200 px (a card about 267 px high) is not."""
+    card = Image.open(SAMPLES / "case-0104" / "submission" / "法人身份证正面.jpg").convert("RGB")
+    page = card.resize((1440, 1017))
+
+    def sides(text_side: int) -> list[Any]:
+        regions = [(100, 300, 700, 300 + text_side), (760, 300, 1360, 300 + text_side)]
+        return [
+            doc("id_card_front", "id.jpg").model_copy(update={"region": regions[0]}),
+            doc("id_card_back", "id.jpg").model_copy(update={"region": regions[1]}),
+        ]
+
+    pages = {("id.jpg", 1): FakePage(page)}
+    assert run(filed(), sides(294), RULE, pages=pages) == []
+    (f,) = run(filed(), sides(200), RULE, pages=pages)
+    assert "too few pixels" in f.message
