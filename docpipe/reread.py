@@ -473,12 +473,13 @@ def refresh_weak(
         readings = list(islice(reread(line, 0.0), AGREE_READINGS))
         texts = {re.sub(r"\s+", "", unicodedata.normalize("NFKC", r.text)) for r in readings}
         page_text = re.sub(r"\s+", "", unicodedata.normalize("NFKC", line.text))
-        # The same text read again is no better reading: it stays the page's, weak (a
-        # misread label, 佳址 for 住址, keeps the doubt that lets it be relabelled).
+        # A box of one or two characters read the same again is no surer for it: it
+        # stays the page's, weak (佳址 for 住址 keeps the doubt that lets the card's
+        # label be mended). A longer line read the same twice is (an ID number at 0.78).
         if (
             len(readings) == AGREE_READINGS
             and len(texts) == 1
-            and texts != {page_text}
+            and (texts != {page_text} or len(page_text) > 2)
             and all(r.confidence >= AGREED for r in readings)
         ):
             best = max(readings, key=lambda r: r.confidence)

@@ -322,6 +322,14 @@ def test_a_short_weak_box_is_read_again_but_not_made_sure_of_its_own_text() -> N
     out = refresh_weak([short, label], reread)
     assert out[0].text == "0号" and out[0].confidence == 0.99
     assert out[1] is label
+    # A longer line read the same twice is surer for it (verify case-6066: an ID number
+    # read right at 0.78, a "hard to read" warning on a clean card before).
+    number = OcrLine(
+        text=ID, poly=[(317, 523), (830, 523), (830, 568), (317, 568)], confidence=0.78
+    )
+    again[ID] = ID
+    (got,) = refresh_weak([number], reread)
+    assert got.text == ID and got.confidence == 0.99
 
 
 @pytest.mark.parametrize(
