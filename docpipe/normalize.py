@@ -35,7 +35,7 @@ _DATE_PATTERNS = (
 # Letters, forms and seals may date themselves in Chinese numerals: 二〇二五年三月七日.
 # OCR reads 〇 as 〇, ○, O or 0; 零 is also written.
 _ZERO = "〇○零O0"
-NUMERAL_DATE_RE = re.compile(
+_NUMERAL_DATE = re.compile(
     rf"([{_ZERO}一二三四五六七八九]{{4}})\s*年\s*([一二三四五六七八九十]{{1,2}})\s*月"
     rf"\s*([一二三四五六七八九十]{{1,3}})\s*日"
 )
@@ -53,7 +53,7 @@ def _numeral(s: str) -> int | None:
 
 
 def _numeral_match(m: re.Match[str]) -> date | None:
-    """The date a ``NUMERAL_DATE_RE`` match spells, if it is a real one."""
+    """The date a ``_NUMERAL_DATE`` match spells, if it is a real one."""
     year = int("".join(str(_NUMERAL[c]) for c in m.group(1)))
     month, day = _numeral(m.group(2)), _numeral(m.group(3))
     if month is None or day is None:
@@ -62,6 +62,16 @@ def _numeral_match(m: re.Match[str]) -> date | None:
         return date(year, month, day)
     except ValueError:
         return None
+
+
+def numeral_dates(text: str) -> list[tuple[int, int, date]]:
+    """Every real date in ``text`` written in Chinese numerals: (start, end, date).
+
+    >>> numeral_dates("签于二〇二五年三月十一日，二〇二五年二月三十日")
+    [(2, 12, datetime.date(2025, 3, 11))]
+    """
+    found = ((m.start(), m.end(), _numeral_match(m)) for m in _NUMERAL_DATE.finditer(text))
+    return [(start, end, day) for start, end, day in found if day is not None]
 
 
 def _nfkc_compact(s: str) -> str:
@@ -135,7 +145,7 @@ def parse_date(s: str | None) -> date | None:
     if s is None:
         return None
     text = _nfkc_compact(s)
-    if (m := NUMERAL_DATE_RE.fullmatch(text)) is not None:
+    if (m := _NUMERAL_DATE.fullmatch(text)) is not None:
         return _numeral_match(m)
     for pattern in _DATE_PATTERNS:
         m = pattern.fullmatch(text)

@@ -48,7 +48,7 @@ import numpy as np
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.errors import OcrError
 from docpipe.models import BBox, FieldValue
-from docpipe.normalize import NUMERAL_DATE_RE, edit_distance, norm_date, parse_date
+from docpipe.normalize import edit_distance, norm_date, numeral_dates
 from docpipe.ocr.base import OcrEngine, OcrLine
 from docpipe.seal import recognize_line, redness
 
@@ -314,9 +314,7 @@ def dates_in(text: str) -> list[str]:
     """
     text = unicodedata.normalize("NFKC", text)
     found = [(m.start(), norm_date(m.group(0))) for m in _DATE.finditer(text)]
-    for m in NUMERAL_DATE_RE.finditer(text):  # 二〇二五年三月十一日
-        day = parse_date(m.group(0))
-        found.append((m.start(), None if day is None else day.isoformat()))
+    found += [(start, day.isoformat()) for start, _, day in numeral_dates(text)]
     return [d for _, d in sorted(found, key=lambda f: f[0]) if d]
 
 

@@ -19,7 +19,7 @@ from itertools import product
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.layout import Span, union
 from docpipe.models import BBox, FieldValue
-from docpipe.normalize import NUMERAL_DATE_RE, norm_date, norm_id, parse_date
+from docpipe.normalize import norm_date, norm_id, numeral_dates
 from docpipe.ocr.base import OcrLine
 
 # Confidence given to a value whose shape is wrong (length, alphabet): below
@@ -192,8 +192,7 @@ def find_date(text: str) -> tuple[str, int, int] | None:
         iso = norm_date(f"{m.group(1)}-{m.group(2)}-{m.group(3)}")
         if iso is not None and iso[:1].isdigit():
             found = (iso, m.start(), m.end())
-    for m in NUMERAL_DATE_RE.finditer(text):  # 二〇二五年三月七日
-        day = parse_date(m.group(0))
-        if day is not None and (found is None or m.start() > found[1]):
-            found = (day.isoformat(), m.start(), m.end())
+    for start, end, day in numeral_dates(text):  # 二〇二五年三月七日
+        if found is None or start > found[1]:
+            found = (day.isoformat(), start, end)
     return found

@@ -35,6 +35,7 @@ from docpipe.normalize import LONG_TERM, is_long_term, norm_date
 from docpipe.ocr.base import OcrLine
 from extractors._authority import printed_authority, seal_authority
 from extractors._beside import BESIDE, date_again
+from extractors._forms import fv as field_value
 from extractors._license_labels import split_half_labels
 
 # Classification cues. 统一社会信用代码 and 法定代表人 are also printed on the
@@ -212,13 +213,7 @@ def _lone_capital(lines: Sequence[OcrLine], hits: dict[str, Hit]) -> FieldValue 
     if len(found) != 1:
         return None
     line = found[0]
-    box = tuple(round(v) for v in line.bbox)
-    return FieldValue(
-        value=clean(line.text),
-        confidence=round(line.confidence * BESIDE, 4),
-        bbox=(box[0], box[1], box[2], box[3]),
-        raw=line.text,
-    )
+    return field_value(clean(line.text), line.confidence * BESIDE, line.bbox, line.text)
 
 
 # --------------------------------------------------------------------------- credit code
