@@ -305,3 +305,67 @@ def test_a_labelled_number_wrapped_onto_the_next_line() -> None:
     out = extract_authorization_letter(region(lines))
     assert out["agent_name"].value == "阿依古丽·吐尔逊"
     assert out["agent_id_number"].value == ID_X
+
+
+def _stamped_region(name_line: OcrLine, again: list[str]) -> tuple[Region, list[OcrLine]]:
+    """A letter whose name is crossed by a seal legend piece, its line read ``again``."""
+    lines = [
+        ln("企业授权委托书", 280, 110, h=40),
+        ln("委托单位（盖", 330, 800, w=150),
+        name_line,
+        ln("工贸", 560, 785, w=60, h=36, conf=0.6),  # the seal's legend across the name
+        *FOOT[1:],
+    ]
+    reg = region(lines)
+    asked: list[OcrLine] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(line)
+        return [OcrLine(text=t, poly=line.poly, confidence=0.97) for t in again]
+
+    reg.reread = reread
+    return reg, asked
+
+
+def test_a_doubtful_name_is_what_most_second_looks_read() -> None:
+    """Case 5071: the label's line ends in its half-read mark, the name in its own box
+    (信 read 德 under the ring); four of six second looks at that box read 信."""
+    first = ln("义乌市德联创贸易有限公司", 500, 800, w=290, conf=0.93)
+    again = ["义乌市信联创贸易有限公司"] * 2 + ["：义乌市信联创贸易有限公司"] * 2
+    reg, asked = _stamped_region(first, [*again, "义乌市德联创贸易有限公司"])
+    got = extract_authorization_letter(reg)["enterprise_name"]
+    assert got.value == "义乌市信联创贸易有限公司"
+    assert got.confidence < DOUBT_BELOW  # no check character says it is right
+    assert got.raw is not None and "德联创" in got.raw
+    assert asked == [first]  # the name's box, not the label's
+
+
+@pytest.mark.parametrize(
+    "again",
+    [
+        # Split two against two (with the page's reading): no name stands.
+        ["义乌市信联创贸易有限公司", "义乌市德联创贸易有限公司", "义乌市信联创贸易有限公司"],
+        # Cuts that lose the name's first character do not vote (case 5045).
+        ["乌市德联创贸易有限公司"] * 4,
+        # Fewer than three readings agree.
+        ["义乌市信联创贸易有限公司"] * 2,
+    ],
+    ids=["tie", "shorter", "too-few"],
+)
+def test_a_split_or_short_second_look_leaves_the_page_reading(again: list[str]) -> None:
+    first = ln("义乌市德联创贸易有限公司", 500, 800, w=290, conf=0.93)
+    reg, _ = _stamped_region(first, again)
+    got = extract_authorization_letter(reg)["enterprise_name"]
+    assert got.value == "义乌市德联创贸易有限公司"
+    assert got.confidence < DOUBT_BELOW
+
+
+def test_a_sure_name_is_not_voted_on() -> None:
+    lines = [ln("企业授权委托书", 280, 110, h=40), *FOOT]
+    reg = region(lines)
+
+    def never(line: OcrLine, reach: float) -> list[OcrLine]:
+        raise AssertionError("read again")
+
+    reg.reread = never
+    assert extract_authorization_letter(reg)["enterprise_name"].value == "永康市天佳工贸有限公司"
