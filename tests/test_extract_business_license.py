@@ -18,6 +18,7 @@ import pytest
 
 from docpipe.checkdigits import is_valid_uscc
 from docpipe.classify import best_kind, classify_page
+from docpipe.compare import DOUBT_BELOW
 from docpipe.extract import Region
 from docpipe.intake import load_submission
 from docpipe.models import DocKind, FieldValue
@@ -466,6 +467,37 @@ def test_an_issue_date_with_a_digit_lost_under_the_seal_is_read_again() -> None:
     reg.reread_ringless = _rereading("2024年09月16日", "2024年09月16日")
     assert extract_business_license(reg)["issue_date"].value == "2024-09-16"
     reg.reread_ringless = _rereading("2024年09月16日", "2021年09月16日")
+    assert "issue_date" not in extract_business_license(reg)
+
+
+def _scored(*readings: tuple[str, float]) -> Callable[[OcrLine, float], list[OcrLine]]:
+    """Second readings, each scoring every character but the fourth 1.0, that one as given."""
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        return [
+            OcrLine(
+                text=t,
+                poly=line.poly,
+                confidence=0.95,
+                char_confidences=[1.0, 1.0, 1.0, fourth, *[1.0] * (len(t) - 4)],
+            )
+            for t, fourth in readings
+        ]
+
+    return reread
+
+
+def test_readings_sure_of_every_character_outvote_a_weak_one() -> None:
+    """Letter case 5075: 2026 once with its 6 at 0.63, 2025 by readings sure of every
+    character: 2025, in doubt. Readings as weak as the dissent settle nothing."""
+    reg = region([*company()[:-3], *footer("2025年0月8日")])
+    sure, weak = ("2025年6月8日", 1.0), ("2025年6月8日", 0.61)
+    reg.reread = _scored(("2026年6月8日", 0.63), sure, weak, sure)
+    got = extract_business_license(reg)["issue_date"]
+    assert got.value == "2025-06-08" and got.confidence < DOUBT_BELOW
+    reg.reread = _scored(("2026年6月8日", 0.63), weak, weak, sure)
+    assert "issue_date" not in extract_business_license(reg)
+    reg.reread = _scored(("2026年6月8日", 1.0), sure, sure)
     assert "issue_date" not in extract_business_license(reg)
 
 
