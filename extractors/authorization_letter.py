@@ -17,23 +17,23 @@ the pixels (``Region.reread``); a second look that reads exactly what the seal r
 stands — two looks at different ink agreeing — and the page's first reading goes to
 ``raw``. The seal alone never gives the name: it is the letter's typed name that is
 checked, and a seal may belong to another enterprise. Without such a witness, a name
-in doubt is what most second looks at its line read (``_voted``), still in doubt.
+in doubt is what most second looks at its line read (``_beside.voted``), still in
+doubt: on bench/accuracy.py's degraded letters 34 -> 36 of 40 names right (sans),
+31 -> 34 of 40 (sans and serif), none broken.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 from docpipe.checkdigits import is_valid_id
-from docpipe.compare import is_doubtful
 from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Turn, read_fields
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_id
 from docpipe.ocr.base import OcrLine
 from docpipe.seal import MIN_CONFIDENCE
-from extractors._beside import date_again
+from extractors._beside import date_again, voted
 from extractors._forms import DOUBT, Prose, code_value, find_date, id_value, overlapped
 
 LABELS = (
@@ -84,12 +84,6 @@ SEAL_JUNK = re.compile(
 )
 # A piece of the label's line holding only its mark, half read or whole.
 MARK_ONLY = re.compile(r"^(?:[（(]盖|[（(]?(?:盖公章|盖章|公章))[\u4e00-\u9fff]?[)）]?[:：]?$")
-# How many readings of a doubtful name's line must give one name for it to stand
-# (``_voted``). Measured on bench/accuracy.py's degraded letters: 34 -> 36 of 40 names
-# right (sans), 31 -> 34 of 40 (sans and serif), none broken. The ringless renderings
-# (``docpipe.reread.ringless``) do not vote: with them the same counts, twice the
-# readings, and one name read wrong in another way (华建安 three times for 华博安).
-VOTES = 3
 LEAD = " \t:：;；,，.。、|)）·•"
 # A stray lower-case letter glued before the name: the seal's edge read as text
 # (``e宁波市…``); no enterprise name starts with one.
@@ -169,7 +163,7 @@ def _as_sealed(region: Region, value: FieldValue, line: OcrLine) -> FieldValue:
     # The first confident reading of the arc is enough (the others are not read).
     seal = next((s for s in region.seal_texts if s.confidence >= MIN_CONFIDENCE), None)
     if seal is None:
-        return _voted(region, value, line)
+        return voted(region, value, line, _vote_of)
     if value.value == seal.text:
         return value
     for reading in region.reread(line, 0.0):
@@ -182,39 +176,13 @@ def _as_sealed(region: Region, value: FieldValue, line: OcrLine) -> FieldValue:
                     f" | 印章 / seal: {seal.raw}",
                 }
             )
-    return _voted(region, value, line)
+    return voted(region, value, line, _vote_of)
 
 
-def _voted(region: Region, value: FieldValue, line: OcrLine) -> FieldValue:
-    """A doubtful name as most second looks at its line read it (``VOTES``), still in doubt.
-
-    The readings of the line in both renderings of each cut each give a name; the
-    page's reading is one more. A name
-    read by ``VOTES`` of them, more often than any other, replaces the page's; its
-    confidence stays the page's doubt (no check character says it is right), so a name
-    that differs from the filed one is still reported unread, never a mismatch.
-    """
-    if region.reread is None or value.value is None or not is_doubtful(value):
-        return value
-    readings = list(region.reread(line, 0.0))
-    # A cut that loses a character under the ring loses it in every rendering (accuracy
-    # case-5045: 鸟市博源五金店 three times for the page's 义鸟市…): a name shorter than
-    # the page's reading does not vote.
-    names = Counter(
-        n
-        for r in readings
-        if (n := _name_in(r.text)) and _balanced(n) and len(n) >= len(value.value)
-    )
-    names[value.value] += 1
-    (best, votes), *others = names.most_common()
-    if best == value.value or votes < VOTES or (others and others[0][1] == votes):
-        return value
-    return value.model_copy(
-        update={
-            "value": best,
-            "raw": f"{value.raw} | 又读作 / read again as: {best} ×{votes} of {len(readings)}",
-        }
-    )
+def _vote_of(reading: str) -> str | None:
+    """The name a second look at the name's line reads, when its brackets balance."""
+    name = _name_in(reading)
+    return name if name and _balanced(name) else None
 
 
 def _credit_code(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | None:

@@ -501,6 +501,40 @@ def test_readings_sure_of_every_character_outvote_a_weak_one() -> None:
     assert "issue_date" not in extract_business_license(reg)
 
 
+def _with_person(text: str, conf: float) -> list[OcrLine]:
+    lines = [line for line in company() if line.text not in ("法定代表人", "皇甫喆")]
+    return [*lines, ln(text, 100, 400, conf=conf)]
+
+
+def _readings(*texts: str) -> Callable[[OcrLine, float], list[OcrLine]]:
+    return lambda line, reach: [OcrLine(text=t, poly=line.poly, confidence=0.95) for t in texts]
+
+
+@pytest.mark.parametrize(
+    ("conf", "again", "want"),
+    [
+        # Accuracy case-5014: 余浩君 at 0.94 with 君 doubted, 余浩珺 in every second look.
+        (0.85, ["法定代表人　余浩珺"] * 6, "余浩珺"),
+        # A sure reading is not voted on.
+        (0.99, ["法定代表人　余浩珺"] * 6, "余浩君"),
+        # The label's tail in the cut (人余浩珺) is not a person of the page's length.
+        (0.85, ["人余浩珺"] * 6, "余浩君"),
+        # Not every second look (varied case-5033: 范淼林 right on the page, 范森林 in
+        # five looks of six).
+        (0.85, ["法定代表人余浩珺"] * 5 + ["法定代表人余浩君"], "余浩君"),
+    ],
+    ids=["every-look", "sure", "label-tail", "not-every-look"],
+)
+def test_a_doubtful_legal_representative_is_what_most_second_looks_read(
+    conf: float, again: list[str], want: str
+) -> None:
+    reg = region(_with_person("法定代表人余浩君", conf))
+    reg.reread = _readings(*again)
+    got = extract_business_license(reg)["legal_representative"]
+    assert got.value == want
+    assert got.confidence == conf  # the page's doubt, whatever the vote
+
+
 def test_a_capital_whose_label_was_lost_is_the_one_amount_on_the_page() -> None:
     """注册资本 lost to motion blur (accuracy case 5017, a portrait 正本): the one line
     shaped like an amount is the capital, a little less sure; two such lines, none."""
