@@ -369,3 +369,32 @@ def test_a_sure_name_is_not_voted_on() -> None:
 
     reg.reread = never
     assert extract_authorization_letter(reg)["enterprise_name"].value == "永康市天佳工贸有限公司"
+
+
+def _letter_body(*body: str) -> list[OcrLine]:
+    head = [ln("企业授权委托书", 280, 110, h=40), ln("中国电子口岸数据中心杭州分中心：", 90, 240)]
+    return [*head, *(ln(t, 90, 300 + 42 * i, w=700) for i, t in enumerate(body)), *FOOT]
+
+
+def test_the_matter_ends_where_a_second_clause_starts_without_its_comma() -> None:
+    """Case 5047: the comma at the line's end lost (…操作员业务 | 并代为领取…)."""
+    lines = _letter_body(
+        f"兹委托任杰（身份证号码：{ID}）前往中",
+        "国电子口岸数据中心杭州分中心办理电子口岸卡变更操作员业务",
+        "并代为领取相关介质设备。被委托人在办理上述事项过程中所签",
+    )
+    got = extract_authorization_letter(region(lines))["matter"]
+    assert got.value == "电子口岸卡变更操作员业务"
+
+
+def test_dealing_with_the_above_is_no_matter() -> None:
+    """Case 5067: the line holding 办理电子口岸卡变更操作 not detected; 办理上述事项过程中…
+    is what is left: the matter is unread, not that."""
+    lines = _letter_body(
+        f"兹委托林璐璟（身份证号码：{ID}）前",
+        "员业务，并代为领取相关介质设备。被委托人在办理上述事项",
+        "过程中所签署的有关文件，我单位均予以承认，由此产生的法",
+    )
+    got = extract_authorization_letter(region(lines))
+    assert got["agent_name"].value == "林璐璟"
+    assert "matter" not in got
