@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
@@ -290,19 +290,41 @@ def relabel_front(lines: Sequence[OcrLine]) -> list[OcrLine]:
     """The lines, a two-character label read one character wrong given back its text.
 
     ``姓者`` at 0.79 (case 5053) is 姓名: a box of exactly two characters, read with some
-    doubt, one character off exactly one front label that no box holds.
+    doubt, one character off exactly one front label that no box holds. A longer box
+    is a label glued to its value only for the labels whose values are a closed set
+    (``_CLOSED``: ``属族汉`` is 民族汉, ``属族书`` is text).
     """
     texts = [clean(ln.text) for ln in lines]
     missing = [lab for lab in _SHORT_LABELS if not any(lab in t for t in texts)]
     out = list(lines)
     for i, (line, text) in enumerate(zip(lines, texts, strict=True)):
-        if len(text) != 2 or line.confidence >= _LABEL_DOUBT:
+        if line.confidence >= _LABEL_DOUBT:
             continue
-        near = [lab for lab in missing if edit_distance(text, lab) == 1]
+        if len(text) == 2:
+            near = [lab for lab in missing if edit_distance(text, lab) == 1]
+        else:
+            # A label glued to its value, one of a closed set (属族汉 at 0.86, case 5075).
+            near = [
+                lab
+                for lab in missing
+                if lab in _CLOSED and edit_distance(text[:2], lab) == 1 and _CLOSED[lab](text[2:])
+            ]
         if len(near) == 1:
-            out[i] = line.model_copy(update={"text": near[0]})
+            out[i] = line.model_copy(update={"text": near[0] + text[2:]})
             missing.remove(near[0])
     return out
+
+
+def _one_ethnicity(text: str) -> bool:
+    t = clean(text).translate(_TRADITIONAL)
+    return t in ETHNICITIES or (t.endswith("族") and t[:-1] in ETHNICITIES)
+
+
+# The labels whose values are a closed set, and the test of a value.
+_CLOSED: dict[str, Callable[[str], bool]] = {
+    "性别": lambda t: clean(t) in ("男", "女"),
+    "民族": _one_ethnicity,
+}
 
 
 @extractor(DocKind.id_card_front, keywords=FRONT_KEYWORDS, threshold=THRESHOLD)

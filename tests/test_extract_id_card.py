@@ -494,6 +494,24 @@ def test_a_label_read_one_character_wrong_is_that_label() -> None:
 
 
 @pytest.mark.parametrize(
+    ("box", "conf", "want"),
+    [
+        ("属族汉", 0.86, "汉"),  # accuracy case-5075: 民族 read 属族, glued to its value
+        ("民旅满", 0.7, "满"),
+        ("属族汉", 0.99, None),  # read without doubt: text, not a label
+        ("属族书", 0.86, None),  # no 民族 is 书: not the label and its value
+    ],
+)
+def test_a_misread_label_glued_to_a_known_value_is_given_back(
+    box: str, conf: float, want: str | None
+) -> None:
+    glued = ln(box, 330, 150).model_copy(update={"confidence": conf})
+    row = [ln("性别", 60, 150), ln("女", 180, 150), glued]
+    got = extract_front(region(front_lines(gender=row))).get("ethnicity")
+    assert (got.value if got else None) == want
+
+
+@pytest.mark.parametrize(
     ("read", "name"),
     [("☑何阳志", "何阳志"), ("何阳志。", "何阳志"), ("买买提·艾力", "买买提·艾力")],
 )
