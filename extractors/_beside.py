@@ -99,8 +99,12 @@ def beside(
             votes.setdefault(said, []).append((reading, text))
     if not votes:
         return None
+    # Of values read as often, the longer: a cut loses a character at its edge more
+    # often than it makes one up (varied case-7311: 宁波市源瑞安恒报关有限公司 and
+    # 波市源瑞安恒报关有限公司 three times each, the second at full confidence).
     said, agreed = max(
-        votes.items(), key=lambda kv: (len(kv[1]), max(r.confidence for r, _ in kv[1]))
+        votes.items(),
+        key=lambda kv: (len(kv[1]), len(kv[0]), max(r.confidence for r, _ in kv[1])),
     )
     if len(agreed) < 2:
         return None

@@ -33,7 +33,7 @@ from docpipe.models import FieldValue
 from docpipe.normalize import norm_id
 from docpipe.ocr.base import OcrLine
 from docpipe.seal import MIN_CONFIDENCE
-from extractors._beside import date_again, voted
+from extractors._beside import beside_value, date_again, voted
 from extractors._forms import DOUBT, Prose, code_value, find_date, id_value, overlapped
 
 LABELS = (
@@ -90,6 +90,7 @@ SEAL_JUNK = re.compile(
 # A piece of the label's line holding only its mark, half read or whole.
 MARK_ONLY = re.compile(r"^(?:[（(]盖|[（(]?(?:盖公章|盖章|公章))[\u4e00-\u9fff]?[)）]?[:：]?$")
 LEAD = " \t:：;；,，.。、|)）·•"
+NAMED = re.compile(r"[\u4e00-\u9fff]{2}")
 # A stray lower-case letter glued before the name: the seal's edge read as text
 # (``e宁波市…``); no enterprise name starts with one.
 STRAY = re.compile(r"^[a-z](?=[\u4e00-\u9fff])")
@@ -129,8 +130,10 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
         own = own[1:]
     hit = Hit(hit.label, hit.label_bbox, own, hit.column)
     name = _after_marks(re.sub(r"\s+", "", hit.text))
-    if not name:
-        return FieldValue(value=None, confidence=0.0, raw=hit.raw)
+    # A seal's piece beside the label (``N``, varied case-7311: the name under the seal
+    # not detected at all) is no name: an enterprise's has Chinese characters.
+    if not NAMED.search(name):
+        return _name_beside(region, hit) or FieldValue(value=None, confidence=0.0, raw=hit.raw)
     value = hit.value(name)
     doubtful = (
         stamped
@@ -142,6 +145,23 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     held = {id(s.line): s.line for s in own if s.text.strip()}
     # A second look reads a line: a name wrapped over two is left as the page read it.
     return _as_sealed(region, value, *held.values()) if len(held) == 1 else value
+
+
+# How far right of its label an undetected name is read, in line heights.
+NAME_REACH = 16.0
+
+
+def _name_beside(region: Region, hit: Hit) -> FieldValue | None:
+    """A name the detector missed under the seal, read right of its label, in doubt.
+
+    Varied case-7311: nothing but the seal's pieces beside 委托单位; five of six second
+    looks read 宁波市源瑞安恒报关有限公司 there.
+    """
+    bare = Hit(hit.label, hit.label_bbox, [], hit.column)
+    got = beside_value(region, bare, Turn(), _vote_of, reach=NAME_REACH)
+    if got is None or not NAMED.search(got.value or ""):
+        return None
+    return got.model_copy(update={"confidence": min(got.confidence, DOUBT)})
 
 
 def _after_marks(text: str) -> str:

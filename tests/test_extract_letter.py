@@ -398,3 +398,36 @@ def test_dealing_with_the_above_is_no_matter() -> None:
     got = extract_authorization_letter(region(lines))
     assert got["agent_name"].value == "林璐璟"
     assert "matter" not in got
+
+
+def test_a_seal_piece_beside_the_label_is_no_name() -> None:
+    """Varied case-7311: the name under the seal not detected; the seal's N beside the label."""
+    lines = [
+        ln("授权委托书", 330, 110, h=40),
+        ln("委托单位", 420, 873, w=90),
+        ln("N", 506, 881, w=10, h=8, conf=0.89),
+        ln("(公章)", 424, 919, w=80),
+        ln("2025年05月28日", 526, 988, w=174),
+    ]
+    got = extract_authorization_letter(region(lines)).get("enterprise_name")
+    assert got is None or got.value is None
+
+
+def test_a_name_under_the_seal_not_detected_is_read_beside_its_label() -> None:
+    """Varied case-7311: nothing but the seal's N right of 委托单位; three second looks
+    read the name, three lose its first character: the longer stands, in doubt."""
+    name = "宁波市源瑞安恒报关有限公司"
+    lines = [
+        ln("授权委托书", 330, 110, h=40),
+        ln("委托单位", 420, 873, w=90),
+        ln("N", 506, 881, w=10, h=8, conf=0.89),
+        ln("2025年05月28日", 526, 988, w=174),
+    ]
+    reg = region(lines)
+    reads = [f"委托单位{name[1:]}", f"委托单位{name}"] * 3
+    reg.reread = lambda line, reach: [
+        OcrLine(text=t, poly=line.poly, confidence=0.98) for t in reads
+    ]
+    got = extract_authorization_letter(reg)["enterprise_name"]
+    assert got.value == name
+    assert got.confidence < DOUBT_BELOW
