@@ -24,7 +24,7 @@ from docpipe.layout import Hit, Label, Span, clean, level, read_fields, rows, un
 from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, edit_distance, parse_date
 from docpipe.ocr.base import OcrLine
-from extractors._beside import CJK_NAME, beside_value, shaped
+from extractors._beside import BESIDE, CJK_NAME, beside_value, shaped
 
 # Classification cues. The printed labels of a card are specific; 身份证号码, 姓名 and
 # 性别 alone are not (the authorization letter and the application form print them),
@@ -269,6 +269,33 @@ def read_name(hit: Hit | None) -> FieldValue | None:
 _NAME_EDGES = re.compile(r"^[^\u4e00-\u9fff]+|[^\u4e00-\u9fff]+$")
 
 
+def _lone_name(lines: Sequence[OcrLine], hits: dict[str, Hit]) -> FieldValue | None:
+    """The name when its label 姓名 was not read: the one name-shaped box above 性别.
+
+    Varied case-7301 (a photo, light and motion): no box held 姓名, the name 郭晟鑫 stood
+    alone in the row above 性别. A box counts when it is in that row (0.5 to 2.5 label
+    heights above the label 性别), right of the label column, and holds a name only.
+    """
+    gender = hits.get("gender")
+    if gender is None:
+        return None
+    _, gy0, gx1, gy1 = gender.label_bbox
+    h = max(gy1 - gy0, 1.0)
+    used = {id(s.line) for hit in hits.values() for s in hit.spans}
+    found = []
+    for line in lines:
+        x0, y0, _, y1 = line.bbox
+        text = _NAME_EDGES.sub("", clean(line.text))
+        in_row = 0.5 * h <= gy0 - (y0 + y1) / 2 <= 2.5 * h and x0 >= gx1 - 0.5 * h
+        named = CJK_NAME.fullmatch(text) and not any(lab in text for lab in _SHORT_LABELS)
+        if id(line) not in used and in_row and named:
+            found.append((line, text))
+    if len(found) != 1:
+        return None
+    line, text = found[0]
+    return _scaled(_fv(text, [Span(line, 0, len(line.text))]), BESIDE)
+
+
 def read_address(hit: Hit | None) -> FieldValue | None:
     """住址: every line of the value in reading order, joined without spaces.
 
@@ -337,7 +364,7 @@ def extract_front(region: Region) -> dict[str, FieldValue]:
         # The detector can miss a two-character name beside its label: a second look.
         name = beside_value(
             region, hits.get("name"), back, shaped(CJK_NAME, FRONT_LABELS), reach=NAME_REACH
-        )
+        ) or _lone_name(lines, hits)
     gender = read_gender(hits.get("gender"), lines) or beside_value(
         region, hits.get("gender"), back, _gender_in, reach=SHORT_REACH, again=True
     )

@@ -484,13 +484,26 @@ def test_a_short_value_missed_or_misread_is_read_beside_its_label(
 
 def test_a_label_read_one_character_wrong_is_that_label() -> None:
     """Case 5053: 姓名 read 姓者 at 0.79; the name beside it is read. A confident 姓者 is
-    text, not a label, and stays so."""
+    text, not a label, and stays so: the name is then only the lone name above 性别,
+    a little less sure."""
     doubted = ln("姓者", 60, 70).model_copy(update={"confidence": 0.79})
     reg = region(front_lines(name=[doubted, ln("司马丽", 180, 68)]))
-    assert extract_front(reg)["name"].value == "司马丽"
+    labelled = extract_front(reg)["name"]
+    assert labelled.value == "司马丽"
     sure = doubted.model_copy(update={"confidence": 0.99})
-    got = extract_front(region(front_lines(name=[sure, ln("司马丽", 180, 68)]))).get("name")
-    assert got is None or got.value != "司马丽"
+    got = extract_front(region(front_lines(name=[sure, ln("司马丽", 180, 68)])))["name"]
+    assert got.value == "司马丽"
+    assert got.confidence < labelled.confidence
+
+
+def test_a_name_whose_label_was_not_read_is_the_name_above_gender() -> None:
+    """Varied case-7301: no box held 姓名; 郭晟鑫 alone in the row above 性别."""
+    got = extract_front(region(front_lines(name=[ln("郭晟鑫", 180, 68)])))["name"]
+    assert got.value == "郭晟鑫" and got.confidence < 0.99
+    # Two name-shaped boxes there, or a label among them: no guess.
+    two = [ln("郭晟鑫", 180, 68), ln("中华", 330, 68)]
+    assert "name" not in extract_front(region(front_lines(name=two)))
+    assert "name" not in extract_front(region(front_lines(name=[ln("住址", 180, 68)])))
 
 
 @pytest.mark.parametrize(
