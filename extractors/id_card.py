@@ -274,7 +274,8 @@ def _lone_name(lines: Sequence[OcrLine], hits: dict[str, Hit]) -> FieldValue | N
 
     Varied case-7301 (a photo, light and motion): no box held 姓名, the name 郭晟鑫 stood
     alone in the row above 性别. A box counts when it is in that row (0.5 to 2.5 label
-    heights above the label 性别), right of the label column, and holds a name only.
+    heights above the label 性别), right of the label column, and holds a name only; or
+    at the label column, half the label before the name (名姚煜钰: 姓 lost).
     """
     gender = hits.get("gender")
     if gender is None:
@@ -286,7 +287,11 @@ def _lone_name(lines: Sequence[OcrLine], hits: dict[str, Hit]) -> FieldValue | N
     for line in lines:
         x0, y0, _, y1 = line.bbox
         text = _NAME_EDGES.sub("", clean(line.text))
-        in_row = 0.5 * h <= gy0 - (y0 + y1) / 2 <= 2.5 * h and x0 >= gx1 - 0.5 * h
+        at_label = x0 < gx1 - 0.5 * h
+        if at_label and text[:1] in ("姓", "名"):
+            # Half the label glued before the name (名姚煜钰, varied case-6219).
+            text, at_label = text[1:], False
+        in_row = 0.5 * h <= gy0 - (y0 + y1) / 2 <= 2.5 * h and not at_label
         named = CJK_NAME.fullmatch(text) and not any(lab in text for lab in _SHORT_LABELS)
         if id(line) not in used and in_row and named:
             found.append((line, text))
@@ -311,33 +316,38 @@ def read_address(hit: Hit | None) -> FieldValue | None:
 # The front's two-character labels, and how doubtful a box must be to be one misread.
 _SHORT_LABELS = ("姓名", "性别", "民族", "出生", "住址")
 _LABEL_DOUBT = 0.9
+# The back's labels (签发机关 read 警发机关).
+_BACK_LABELS = ("签发机关", "有效期限")
 
 
-def relabel_front(lines: Sequence[OcrLine]) -> list[OcrLine]:
-    """The lines, a two-character label read one character wrong given back its text.
+def relabel(lines: Sequence[OcrLine], labels: Sequence[str]) -> list[OcrLine]:
+    """The lines, a label read one character wrong given back its text.
 
-    ``姓者`` at 0.79 (case 5053) is 姓名: a box of exactly two characters, read with some
-    doubt, one character off exactly one front label that no box holds. A longer box
-    is a label glued to its value only for the labels whose values are a closed set
-    (``_CLOSED``: ``属族汉`` is 民族汉, ``属族书`` is text).
+    ``姓者`` at 0.79 (case 5053) is 姓名, ``警发机关`` at 0.86 (varied case-6219) is
+    签发机关: a box as long as a label, read with some doubt, one character off exactly
+    one of ``labels`` that no box holds. A longer box is a label glued to its value only
+    for the labels whose values are a closed set (``_CLOSED``: ``属族汉`` is 民族汉,
+    ``属族书`` is text).
     """
     texts = [clean(ln.text) for ln in lines]
-    missing = [lab for lab in _SHORT_LABELS if not any(lab in t for t in texts)]
+    missing = [lab for lab in labels if not any(lab in t for t in texts)]
     out = list(lines)
     for i, (line, text) in enumerate(zip(lines, texts, strict=True)):
         if line.confidence >= _LABEL_DOUBT:
             continue
-        if len(text) == 2:
-            near = [lab for lab in missing if edit_distance(text, lab) == 1]
-        else:
+        near = [lab for lab in missing if len(text) == len(lab) and edit_distance(text, lab) == 1]
+        if not near:
             # A label glued to its value, one of a closed set (属族汉 at 0.86, case 5075).
             near = [
                 lab
                 for lab in missing
-                if lab in _CLOSED and edit_distance(text[:2], lab) == 1 and _CLOSED[lab](text[2:])
+                if lab in _CLOSED
+                and len(text) > len(lab)
+                and edit_distance(text[: len(lab)], lab) == 1
+                and _CLOSED[lab](text[len(lab) :])
             ]
         if len(near) == 1:
-            out[i] = line.model_copy(update={"text": near[0] + text[2:]})
+            out[i] = line.model_copy(update={"text": near[0] + text[len(near[0]) :]})
             missing.remove(near[0])
     return out
 
@@ -357,7 +367,7 @@ _CLOSED: dict[str, Callable[[str], bool]] = {
 @extractor(DocKind.id_card_front, keywords=FRONT_KEYWORDS, threshold=THRESHOLD)
 def extract_front(region: Region) -> dict[str, FieldValue]:
     """Fields of the portrait side: name, gender, ethnicity, birth date, address, number."""
-    lines, back = level(relabel_front(region.lines), region.ocr.skew)
+    lines, back = level(relabel(region.lines, _SHORT_LABELS), region.ocr.skew)
     hits = read_fields(lines, FRONT_LABELS)
     name = read_name(hits.get("name"))
     if name is None:
@@ -432,7 +442,7 @@ def _date_run(lines: Sequence[OcrLine]) -> tuple[str, Span] | None:
 @extractor(DocKind.id_card_back, keywords=BACK_KEYWORDS, threshold=THRESHOLD)
 def extract_back(region: Region) -> dict[str, FieldValue]:
     """Fields of the emblem side: issuing authority, validity start and end."""
-    lines, back = level(region.lines, region.ocr.skew)
+    lines, back = level(relabel(region.lines, _BACK_LABELS), region.ocr.skew)
     hits = read_fields(lines, BACK_LABELS)
     out: dict[str, FieldValue] = {}
     auth = hits.get("issuing_authority")

@@ -388,6 +388,15 @@ def test_back_validity_layouts(validity: list[OcrLine]) -> None:
     assert got["valid_to"] == "2035-03-02"
 
 
+@pytest.mark.parametrize(("conf", "read"), [(0.86, True), (0.99, False)])
+def test_back_a_label_read_one_character_wrong_is_that_label(conf: float, read: bool) -> None:
+    """Varied case-6219: 签发机关 read 警发机关 at 0.86; a sure 警发机关 is text."""
+    lines = back_lines()
+    lines[2] = ln("警发机关", 170, 425).model_copy(update={"confidence": conf})
+    got = values(extract_back(region(lines, DocKind.id_card_back)))
+    assert (got.get("issuing_authority") == "杭州市公安局西湖分局") == read
+
+
 def test_back_unreadable_validity_is_omitted() -> None:
     """A validity whose dates cannot be read is left out, not guessed."""
     lines = back_lines([ln("有效期限", 170, 505), ln("2015.13.45-20", 350, 505)])
@@ -500,6 +509,9 @@ def test_a_name_whose_label_was_not_read_is_the_name_above_gender() -> None:
     """Varied case-7301: no box held 姓名; 郭晟鑫 alone in the row above 性别."""
     got = extract_front(region(front_lines(name=[ln("郭晟鑫", 180, 68)])))["name"]
     assert got.value == "郭晟鑫" and got.confidence < 0.99
+    # 姓 lost, its 名 glued before the name at the label column (varied case-6219).
+    half = [ln("名姚煜钰", 60, 68)]
+    assert extract_front(region(front_lines(name=half)))["name"].value == "姚煜钰"
     # Two name-shaped boxes there, or a label among them: no guess.
     two = [ln("郭晟鑫", 180, 68), ln("中华", 330, 68)]
     assert "name" not in extract_front(region(front_lines(name=two)))
