@@ -545,3 +545,42 @@ def test_marks_at_the_ends_of_a_name_are_no_part_of_it(read: str, name: str) -> 
     lines = front_lines(name=[ln("姓名", 60, 70), ln(read, 180, 68)])
     out = extract_front(region(lines))
     assert out["name"].value == name
+
+
+class _Reading:
+    """Second looks that read ``texts``, whatever line they are asked about."""
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = texts
+        self.asked: list[OcrLine] = []
+
+    def __call__(self, line: OcrLine, reach: float) -> list[OcrLine]:
+        self.asked.append(line)
+        return [OcrLine(text=t, poly=line.poly, confidence=0.99) for t in self.texts]
+
+
+@pytest.mark.parametrize(
+    ("below", "want"),
+    [
+        (["3号", "3号"], "浙江省义乌市丽州中路593号"),  # accuracy case-8414, a clean card
+        (["3号", "8号"], "浙江省义乌市丽州中路59"),  # the readings disagree
+        (["", ""], "浙江省义乌市丽州中路59"),  # nothing there
+        (["公民身份号"] * 2, "浙江省义乌市丽州中路59"),  # a label, not the address
+    ],
+)
+def test_an_address_last_line_the_detector_missed_is_read_under_it(
+    below: list[str], want: str
+) -> None:
+    address = [ln("住址", 60, 310), ln("浙江省义乌市丽州中路59", 180, 310)]
+    reg = region(front_lines(address=address))
+    reg.reread = _Reading(*below)
+    got = extract_front(reg)["address"]
+    assert got.value == want
+    assert got.bbox is not None and (got.bbox[3] > 340) == (want != "浙江省义乌市丽州中路59")
+
+
+def test_an_address_that_ends_as_addresses_end_is_not_read_further() -> None:
+    reg = region(front_lines())
+    reg.reread = reading = _Reading("3号", "3号")
+    assert extract_front(reg)["address"].value == "浙江省杭州市西湖区文三路100号"
+    assert reading.asked == []
