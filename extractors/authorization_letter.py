@@ -25,12 +25,13 @@ doubt: on bench/accuracy.py's degraded letters 34 -> 36 of 40 names right (sans)
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Turn, read_fields
 from docpipe.models import FieldValue
-from docpipe.normalize import norm_id
+from docpipe.normalize import edit_distance, norm_id
 from docpipe.ocr.base import OcrLine
 from docpipe.seal import MIN_CONFIDENCE
 from extractors._beside import beside_value, date_again, voted
@@ -94,6 +95,43 @@ NAMED = re.compile(r"[\u4e00-\u9fff]{2}")
 # A stray lower-case letter glued before the name: the seal's edge read as text
 # (``e宁波市…``); no enterprise name starts with one.
 STRAY = re.compile(r"^[a-z](?=[\u4e00-\u9fff])")
+
+
+# Label words long enough to be told apart with a character misread, none one character
+# off another (受托人 / 委托人 are both labels).
+_LONG_LABELS = tuple(v for lb in LABELS for v in lb.variants if len(v) >= 4)
+
+
+def _relabel(lines: list[OcrLine]) -> list[OcrLine]:
+    """The lines, a label before its colon read one character wrong given back its text.
+
+    Seed 8400 case-8405: ``委托单立：泰帆安…`` (位 read 立) left the enterprise unread. A
+    line that starts with four or more characters and a colon, one character off
+    exactly one label no line holds, starts with that label (``_mended``).
+    """
+    texts = [re.sub(r"\s+", "", ln.text) for ln in lines]
+    held = frozenset(v for v in _LONG_LABELS if any(v in t for t in texts))
+    return [
+        ln if (mended := _mended(text, held)) == text else ln.model_copy(update={"text": mended})
+        for ln, text in zip(lines, texts, strict=True)
+    ]
+
+
+def _mended(text: str, held: frozenset[str] = frozenset()) -> str:
+    """``text`` with the head before its colon, one character off one label, that label.
+
+    >>> _mended("委托单立：泰帆安（杭州）贸易有限公司")
+    '委托单位：泰帆安（杭州）贸易有限公司'
+    """
+    head, colon, _ = text.partition("：") if "：" in text else text.partition(":")
+    if not colon or len(head) < 4:
+        return text
+    near = [
+        v
+        for v in _LONG_LABELS
+        if v not in held and len(v) == len(head) and edit_distance(head, v) == 1
+    ]
+    return near[0] + text[len(head) :] if len(near) == 1 else text
 
 
 def _balanced(text: str) -> bool:
@@ -172,7 +210,7 @@ def _after_marks(text: str) -> str:
 
 def _name_in(text: str) -> str:
     """The enterprise name in a reading of its line: after the label and its 盖章 mark."""
-    text = re.sub(r"\s+", "", text)
+    text = _mended(re.sub(r"\s+", "", text))
     for variant in LABELS[0].variants:
         at = text.find(variant)
         if at >= 0:
@@ -285,6 +323,7 @@ def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | No
 )
 def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
     """Fields of an authorization letter (CONTRACT §2 ``authorization_letter``)."""
+    region = replace(region, lines=_relabel(region.lines))
     hits = read_fields(region.lines, LABELS)
     prose = Prose.of(region.lines)
     out: dict[str, FieldValue] = {}

@@ -431,3 +431,22 @@ def test_a_name_under_the_seal_not_detected_is_read_beside_its_label() -> None:
     got = extract_authorization_letter(reg)["enterprise_name"]
     assert got.value == name
     assert got.confidence < DOUBT_BELOW
+
+
+@pytest.mark.parametrize(
+    ("label_line", "want"),
+    [
+        (
+            "委托单立：泰帆安（杭州）贸易有限公司",
+            "泰帆安（杭州）贸易有限公司",
+        ),  # seed 8400 case-8405
+        ("委托单位：泰帆安（杭州）贸易有限公司", "泰帆安（杭州）贸易有限公司"),
+        ("委托书立：泰帆安（杭州）贸易有限公司", None),  # two characters off: not the label
+    ],
+)
+def test_a_label_before_its_colon_read_one_character_wrong(
+    label_line: str, want: str | None
+) -> None:
+    lines = [ln("授权委托书", 330, 110, h=40), ln(label_line, 330, 800), *FOOT[1:]]
+    got = extract_authorization_letter(region(lines)).get("enterprise_name")
+    assert (got.value if got else None) == want
