@@ -195,13 +195,8 @@ def test_seal_pieces_crossing_a_name_in_its_own_box_are_left_out() -> None:
 SEALED = "义乌市鑫嘉报关有限公司"
 
 
-def _sealed_region(
-    first: str, again: list[str], seal: str, seal_conf: float = 0.999
-) -> tuple[Region, list[OcrLine]]:
-    """A letter whose name line reads ``first``, a second look ``again``, the seal ``seal``."""
-    lines = [ln("企业授权委托书", 280, 110, h=40), ln(first, 330, 800, w=560), *FOOT[1:]]
-    reg = region(lines)
-    reg.seal_texts = [SealText(seal, seal_conf, (560, 700, 770, 910), seal)]
+def _answering(reg: Region, again: list[str]) -> list[OcrLine]:
+    """Second looks at ``reg``'s lines read ``again``; the lines they were asked about."""
     asked: list[OcrLine] = []
 
     def reread(line: OcrLine, reach: float) -> list[OcrLine]:
@@ -209,7 +204,17 @@ def _sealed_region(
         return [OcrLine(text=t, poly=line.poly, confidence=0.97) for t in again]
 
     reg.reread = reread
-    return reg, asked
+    return asked
+
+
+def _sealed_region(
+    first: str, again: list[str], seal: str, seal_conf: float = 0.999
+) -> tuple[Region, list[OcrLine]]:
+    """A letter whose name line reads ``first``, a second look ``again``, the seal ``seal``."""
+    lines = [ln("企业授权委托书", 280, 110, h=40), ln(first, 330, 800, w=560), *FOOT[1:]]
+    reg = region(lines)
+    reg.seal_texts = [SealText(seal, seal_conf, (560, 700, 770, 910), seal)]
+    return reg, _answering(reg, again)
 
 
 def test_a_second_look_that_reads_what_the_seal_reads_stands() -> None:
@@ -317,14 +322,7 @@ def _stamped_region(name_line: OcrLine, again: list[str]) -> tuple[Region, list[
         *FOOT[1:],
     ]
     reg = region(lines)
-    asked: list[OcrLine] = []
-
-    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
-        asked.append(line)
-        return [OcrLine(text=t, poly=line.poly, confidence=0.97) for t in again]
-
-    reg.reread = reread
-    return reg, asked
+    return reg, _answering(reg, again)
 
 
 def test_a_doubtful_name_is_what_most_second_looks_read() -> None:
