@@ -91,6 +91,7 @@ SEAL_JUNK = re.compile(
 # A piece of the label's line holding only its mark, half read or whole.
 MARK_ONLY = re.compile(r"^(?:[（(]盖|[（(]?(?:盖公章|盖章|公章))[\u4e00-\u9fff]?[)）]?[:：]?$")
 LEAD = " \t:：;；,，.。、|)）·•"
+# An enterprise name holds Chinese characters, two at least (a seal's N does not).
 NAMED = re.compile(r"[\u4e00-\u9fff]{2}")
 # A stray lower-case letter glued before the name: the seal's edge read as text
 # (``e宁波市…``); no enterprise name starts with one.
@@ -192,8 +193,9 @@ NAME_REACH = 16.0
 def _name_beside(region: Region, hit: Hit) -> FieldValue | None:
     """A name the detector missed under the seal, read right of its label, in doubt.
 
-    Varied case-7311: nothing but the seal's pieces beside 委托单位; five of six second
-    looks read 宁波市源瑞安恒报关有限公司 there.
+    Varied case-7311: nothing but the seal's pieces beside 委托单位; three of six second
+    looks read 宁波市源瑞安恒报关有限公司 there, three lost its 宁 (``beside``: the
+    longer of values read as often stands).
     """
     bare = Hit(hit.label, hit.label_bbox, [], hit.column)
     got = beside_value(region, bare, Turn(), _vote_of, reach=NAME_REACH)
