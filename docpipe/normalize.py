@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import cache
+from typing import Any
 
 LONG_TERM = "长期"
 
@@ -236,3 +238,46 @@ def edit_distance(a: str, b: str) -> int:
             cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (x != y)))
         prev = cur
     return prev[-1]
+
+
+# Characters OpenCC's t2s folds that 通用规范汉字表 (2013) keeps as standard characters
+# for names (张昇, 李陞, 王甦 …): never folded.
+_STANDARD_VARIANTS = frozenset("昇陞甦蒐脩祕")
+
+
+def _in_gb2312(char: str) -> bool:
+    try:
+        char.encode("gb2312")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@cache
+def _simplified_char(char: str) -> str:
+    if char in _STANDARD_VARIANTS or _in_gb2312(char):
+        return char
+    folded = str(_t2s().convert(char))
+    return folded if len(folded) == 1 and _in_gb2312(folded) else char
+
+
+@cache
+def _t2s() -> Any:
+    from opencc import OpenCC  # pure Python, its tables in its wheel; loaded when needed
+
+    return OpenCC("t2s")
+
+
+def simplified(text: str) -> str:
+    """``text`` with each traditional form the recogniser read folded to its simplified one.
+
+    Mainland cards and licenses print simplified characters; the recogniser now and then
+    reads a glyph as its traditional form (熊鹏強 for 熊鹏强, 熊靜璟 for 熊静璟). A character
+    is folded only when it is outside GB 2312, OpenCC's t2s table gives one character
+    inside it, and it is not a standard character names may carry (``_STANDARD_VARIANTS``):
+    於 and 乾 (in GB 2312, surnames) and 喆, 堃 (no traditional forms) stay.
+
+    >>> simplified("熊鹏強"), simplified("於乾喆堃"), simplified("张昇")
+    ('熊鹏强', '於乾喆堃', '张昇')
+    """
+    return "".join(c if ord(c) < 0x3400 else _simplified_char(c) for c in text)

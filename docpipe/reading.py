@@ -29,7 +29,8 @@ from PIL import Image
 from docpipe.classify import classify_page
 from docpipe.errors import DocpipeError
 from docpipe.extract import Region, load_extractors
-from docpipe.models import DocKind, Document
+from docpipe.models import DocKind, Document, FieldValue
+from docpipe.normalize import simplified
 from docpipe.ocr import cache as ocr_cache
 from docpipe.ocr import get_engine
 from docpipe.ocr.base import OcrEngine, OcrPage
@@ -173,7 +174,8 @@ def extract_region(region: Region) -> Document:
 
     On an OCR'd page (``region.reread`` set), a code or number failing its check
     character is read once more from the pixels (``docpipe.reread.confirm``), and a
-    date under a seal is read twice (``docpipe.reread.agree``).
+    date under a seal is read twice (``docpipe.reread.agree``); traditional forms the
+    recogniser read are folded to the simplified ones the documents print.
     """
     fields = {}
     if region.kind != DocKind.other:
@@ -185,6 +187,8 @@ def extract_region(region: Region) -> Document:
             fields = agree(
                 region.kind.value, fields, region.lines, region.reread, region.reread_ringless
             )
+        if region.ocr.source == "ocr":
+            fields = {name: _simplified(fv) for name, fv in fields.items()}
         fields = restore_places(region.kind.value, fields)
     conf = min((v.confidence for v in fields.values() if v.value), default=1.0)
     return Document(
@@ -195,6 +199,17 @@ def extract_region(region: Region) -> Document:
         confidence=round(conf, 4),
         fields=fields,
     )
+
+
+def _simplified(fv: FieldValue) -> FieldValue:
+    """The value with traditional forms the recogniser read folded (``normalize.simplified``).
+
+    Seed 8600 case-8604, a clean card: 熊鹏強 read for 熊鹏强, 強 scored 0.80; seed
+    9000 case-9145: 熊靜璟 for 熊静璟. The page's reading stays in ``raw``.
+    """
+    if not fv.value or (folded := simplified(fv.value)) == fv.value:
+        return fv
+    return fv.model_copy(update={"value": folded})
 
 
 def read_documents(

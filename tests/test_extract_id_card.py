@@ -584,3 +584,14 @@ def test_an_address_that_ends_as_addresses_end_is_not_read_further() -> None:
     reg.reread = reading = _Reading("3号", "3号")
     assert extract_front(reg)["address"].value == "浙江省杭州市西湖区文三路100号"
     assert reading.asked == []
+
+
+@pytest.mark.parametrize(("source", "want"), [("ocr", "熊鹏强"), ("text-layer", "熊鹏強")])
+def test_traditional_forms_the_recogniser_read_are_folded(source: str, want: str) -> None:
+    """Seed 8600 case-8604, a clean card: 熊鹏強 read for 熊鹏强. A text layer says what
+    the document prints and is left as it is."""
+    lines = front_lines(name=[ln("姓名", 60, 70), ln("熊鹏強", 180, 68)])
+    page = OcrPage(width=1000, height=630, lines=lines, source=source)
+    got = extract_region(Region("card.jpg", 1, lines, page, None, DocKind.id_card_front))
+    assert got.fields["name"].value == want
+    assert got.fields["name"].raw == "熊鹏強"
