@@ -30,7 +30,7 @@ def split_half_labels(lines: Sequence[OcrLine]) -> list[OcrLine]:
     second half was misread (``类`` … ``雨`` at 0.36 for 型) takes that box as its half.
     """
     out: list[OcrLine] = []
-    lines = [piece for line in lines for piece in _unstack(line)]
+    lines = [piece for line in lines for piece in _unstack(line, lines)]
     misread = {id(h) for line in lines if (h := _misread_half(line, lines)) is not None}
     firsts = {id(line): f for line in lines if (f := _misread_first_half(line, lines))}
     misread |= {id(f) for f in firsts.values()}
@@ -109,18 +109,29 @@ def _relabelled(first: OcrLine, line: OcrLine) -> list[OcrLine]:
     return [label, _box(line, line.text[start + 1 :].strip(), (cut, y0, x1, y1))]
 
 
-def _unstack(line: OcrLine) -> list[OcrLine]:
+def _unstack(line: OcrLine, lines: Sequence[OcrLine]) -> list[OcrLine]:
     """A box drawn down a column, split into one box per character, top to bottom.
 
     The detector can join the first halves of the spaced labels 名 称 and 类 型, one
-    above the other, into one tall box read ``名类``.
+    above the other, into one tall box read ``名类``. Each character's box takes the
+    height of the line right of it whose middle falls in its share of the column: the
+    tall box reaches past its text (verify seed 9700 case-9759: 名类 at y 371–481, the
+    rows at 376–402 and 426–452; cut evenly, 类 stood 14 px below 型：有限责任公司…,
+    out of its row, and the enterprise type was unread).
     """
     x0, y0, x1, y1 = line.bbox
     text = line.text.strip()
     if len(text) < 2 or (y1 - y0) < 1.6 * (x1 - x0):
         return [line]
     step = (y1 - y0) / len(text)
-    return [_box(line, c, (x0, y0 + i * step, x1, y0 + (i + 1) * step)) for i, c in enumerate(text)]
+    out: list[OcrLine] = []
+    for i, c in enumerate(text):
+        top, bottom = y0 + i * step, y0 + (i + 1) * step
+        row = next((o for o in lines if o.bbox[0] >= x1 and top <= o.center[1] < bottom), None)
+        if row is not None:
+            top, bottom = row.bbox[1], row.bbox[3]
+        out.append(_box(line, c, (x0, top, x1, bottom)))
+    return out
 
 
 def _other_half_in_row(line: OcrLine, full: str, lines: Sequence[OcrLine]) -> bool:

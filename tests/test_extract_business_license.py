@@ -297,6 +297,26 @@ def test_label_halves_stacked_in_one_tall_box() -> None:
     assert got["enterprise_type"] == "其他股份有限公司(非上市)"
 
 
+def test_label_halves_in_a_tall_box_that_reaches_past_its_text() -> None:
+    """Verify seed 9700 case-9759: 名类 at y 371–481, the rows at 376–402 and 426–452,
+    the labels' halves glued to the values with a colon (称：…, 型：…)."""
+    stacked = OcrLine(
+        text="名类",
+        poly=[(117, 371), (151, 371), (151, 481), (117, 481)],
+        confidence=1.0,
+    )
+    lines = [
+        *header(),
+        stacked,
+        ln("称：安源金世（义乌）报关有限公司", 211, 376, 26),
+        ln("型：有限责任公司(自然人独资)", 211, 426, 26),
+        *footer(),
+    ]
+    got = read(lines)
+    assert got["name"] == "安源金世（义乌）报关有限公司"
+    assert got["enterprise_type"] == "有限责任公司(自然人独资)"
+
+
 def test_a_misread_second_half_of_a_spaced_label_is_not_the_value() -> None:
     """类 … 型 with 型 read as 雨 at 0.36 (verify case-8091): the type has no 雨 in it."""
     lines = [
