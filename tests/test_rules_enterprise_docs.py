@@ -369,6 +369,29 @@ def test_long_term_license_with_unknown_issue_date() -> None:
 
 
 @pytest.mark.parametrize(
+    ("conf", "weakest", "want"),
+    [
+        # Verify seed 9700 case-9737: 长期 read whole, the line's colon at 0.50.
+        (0.97, 0.5, ("ENT-TERM", "inconsistent", "warning")),
+        # The line itself in doubt: 长期 may be a misread date.
+        (0.6, None, ("ENT-TERM", "not_found", "warning")),
+    ],
+    ids=["weak-character-elsewhere", "weak-line"],
+)
+def test_long_term_against_a_filed_date_when_the_reading_is_weak(
+    conf: float, weakest: float | None, want: tuple[str, str, str]
+) -> None:
+    lic = _license(business_term_to="长期", issue_date="2016-05-22")
+    lic.fields["business_term_to"] = lic.fields["business_term_to"].model_copy(
+        update={"confidence": conf, "char_confidence": weakest}
+    )
+    findings = _run(
+        [lic], ref=date(2025, 5, 15), license_issue_date="2016-05-22", business_term_to="2046-05-22"
+    )
+    assert [(f.rule, f.code, f.severity) for f in findings if f.rule == "ENT-TERM"] == [want]
+
+
+@pytest.mark.parametrize(
     ("end", "accepted"),
     [("2100-02-28", True), ("2100-03-01", True), ("2100-03-02", False)],
     ids=["28-feb", "1-mar", "2-mar"],

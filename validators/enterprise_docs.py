@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from docpipe.compare import Check, evidence, is_doubtful, judge
+from docpipe.compare import Check, Outcome, evidence, is_doubtful, judge, outcome
 from docpipe.models import Code, DocKind, Document, Enterprise, Severity
 from docpipe.normalize import LONG_TERM, is_long_term, norm_id, norm_text, parse_date, year_ends
 from docpipe.rules import Hit, RuleContext, rule
@@ -321,7 +321,11 @@ def _term_against(ctx: RuleContext, ent: Enterprise, doc: Document) -> Hit | Non
     ends = _long_term_ends(ent, doc)
     if parse_date(filed) in ends:
         return None
-    if fv is not None and printed and is_doubtful(fv):
+    # A 长期 that may be a misread date is a doubt, reported as such (judge); a weak
+    # character elsewhere in the line does not make 长期 a date (verify seed 9700
+    # case-9737: 长期 read whole, the colon after 营业期限 at 0.50 — the rule's
+    # inconsistent warning, not a mismatch error).
+    if fv is not None and printed and outcome(filed, fv, TERM.how) is Outcome.doubtful:
         return judge(_check(TERM, filed, doc))
     why_zh = "个体工商户营业执照未载营业期限（长期）" if unprinted else "营业执照营业期限为长期"
     why_en = (
