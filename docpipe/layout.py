@@ -383,6 +383,15 @@ class Turn:
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         return (round(min(xs)), round(min(ys)), round(max(xs)), round(max(ys)))
 
+    def line(self, line: OcrLine) -> OcrLine:
+        """The line with its polygon turned (a line to read again, in the page's frame)."""
+        return line.model_copy(update={"poly": [self.point(p) for p in line.poly]})
+
+    def probe(self, b: BBox) -> OcrLine:
+        """An empty line over box ``b``, turned: a place to read again where nothing was read."""
+        corners = ((b[0], b[1]), (b[2], b[1]), (b[2], b[3]), (b[0], b[3]))
+        return OcrLine(text="", poly=[self.point(p) for p in corners], confidence=1.0)
+
     def value(self, fv: FieldValue) -> FieldValue:
         """The value with its box turned."""
         if fv.bbox is None or self.degrees == 0.0:

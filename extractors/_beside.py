@@ -82,8 +82,7 @@ def beside(
         # short would still have the shape of a name.
         end = max(s.bbox[2] for s in hit.spans)
         reach = max(reach, (end - x1) / max(y1 - y0, 1.0) + 1.5)
-    poly = [back.point(p) for p in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))]
-    label = OcrLine(text="", poly=poly, confidence=1.0)
+    label = back.probe((x0, y0, x1, y1))
     votes: dict[str, list[tuple[OcrLine, str]]] = {}
     for reading in region.reread(label, reach):
         text = clean(reading.text)
@@ -166,7 +165,7 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
         text = clean(line.text)
         if not _PARTIAL_DATE.search(text) or dates_in(text):
             continue
-        page_line = line.model_copy(update={"poly": [back.point(p) for p in line.poly]})
+        page_line = back.line(line)
         for reread in (region.reread, region.reread_ringless):
             readings = list(reread(page_line, 0.0)) if reread is not None else []
             raw = " | ".join(dict.fromkeys(r.text for r in readings))
@@ -227,9 +226,7 @@ def voted(
     """
     if region.reread is None or not value.value or not is_doubtful(value):
         return value
-    if back is not None:
-        line = line.model_copy(update={"poly": [back.point(p) for p in line.poly]})
-    readings = list(region.reread(line, 0.0))
+    readings = list(region.reread(line if back is None else back.line(line), 0.0))
     said = Counter(v for r in readings if (v := value_of(r.text)) and len(v) >= len(value.value))
     said[value.value] += 1
     (best, votes), *others = said.most_common()

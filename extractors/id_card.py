@@ -342,13 +342,7 @@ def _address_tail(
     below = (x0, y1 + 0.1 * h, x0 + 3 * h, y1 + 1.1 * h)
     if any(_crosses(ln.bbox, below) for ln in lines):
         return value  # something was read there: not a missed line
-    corners = (
-        (below[0], below[1]),
-        (below[2], below[1]),
-        (below[2], below[3]),
-        (below[0], below[3]),
-    )
-    probe = OcrLine(text="", poly=[back.point(p) for p in corners], confidence=1.0)
+    probe = back.probe(below)
     readings = [clean(r.text) for r in region.reread(probe, 3.0)]
     said = set(readings)
     if len(readings) < 2 or len(said) != 1:
