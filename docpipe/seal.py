@@ -28,8 +28,9 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
 
 import cv2
 import numpy as np
@@ -37,6 +38,7 @@ import numpy as np
 from docpipe.errors import OcrError
 from docpipe.models import BBox
 from docpipe.ocr import cache as ocr_cache
+from docpipe.ocr import ctc
 from docpipe.ocr.base import OcrEngine, OcrLine
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,9 @@ MIN_DIAMETER, MAX_DIAMETER = 0.07, 0.6
 # The text band of the annulus, as shares of the seal's outer radius: inside the ring
 # (whose inner edge is near 0.94 r), outside the star (≤ 0.3 r).
 BAND_OUTER, BAND_INNER = 0.93, 0.5
+# A row at the band's outer edge inked more than this share of the way round is the
+# ring's inner edge.
+RING_ROW = 0.3
 # White margin round a strip, pixels.
 STRIP_PAD = 16
 
@@ -72,11 +77,14 @@ class Strip:
 # 64 px (median / 97th percentile) 75 / 1; the first two together 79 / 0. With the
 # place-matched candidates (extractors._authority) the last two add, degraded, 37 -> 39
 # of 54 (sans), 36 -> 39 (serif) and 6 -> 7 of 15 (verify --seed 9000), none wrong.
+# Ink at the 99th percentile, not the 95th–97th: a soft photo's strokes spread, and a
+# lower level turned a glyph's blurred middle black, joining its strokes into a blot
+# (with the candidates scored, ``extractors._authority``: 47 -> 52 of 54 degraded).
 STRIPS = (
-    Strip(64, 60.0, 95.0),
-    Strip(48, 50.0, 97.0),
-    Strip(80, 50.0, 97.0),
-    Strip(40, 60.0, 95.0),
+    Strip(64, 60.0, 99.0),
+    Strip(48, 50.0, 99.0),
+    Strip(80, 50.0, 99.0),
+    Strip(40, 60.0, 99.0),
 )
 # Below this the reading of a seal is not trusted. Measured on rendered licenses:
 # every wrong name read (义马市 for 义乌市, 属新区 for 高新区, on blurred photos) had
@@ -115,14 +123,24 @@ class Seal:
         )
 
 
+# How one strip supports given texts (``score_line`` bound to the strip and the engine).
+Scorer = Callable[[Sequence[str]], "list[float | None] | None"]
+
+
 @dataclass(frozen=True)
 class SealText:
-    """What was read along one seal's arc."""
+    """What was read along one seal's arc.
+
+    ``score``, when the engine can score texts, says how well the strip that was read
+    supports each of some texts (``docpipe.ocr.ctc.support``); ``None`` for a text it
+    cannot score, or in place of the list when it cannot score at all.
+    """
 
     text: str
     confidence: float
     bbox: BBox  # the seal's box in the page image
     raw: str  # the strip's OCR lines, as read
+    score: Scorer | None = field(default=None, compare=False, repr=False)
 
 
 def redness(rgb: np.ndarray) -> np.ndarray:
@@ -204,8 +222,14 @@ def unwrap_arc(rgb: np.ndarray, seal: Seal, strip: Strip = STRIPS[0]) -> np.ndar
     paper, ink_level = np.percentile(band, (strip.paper, strip.ink))
     span = max(float(ink_level - paper), RED_MARGIN / 2)
     ink = np.clip((band - float(paper)) / span, 0.0, 1.0)
-    # Rows inked nearly all round are the ring's inner edge, not text.
-    ink[(ink > 0.5).mean(axis=1) > 0.45] = 0.0
+    # Rows inked much of the way round from the band's outer edge are the ring's inner
+    # edge, not text. Only those: on a soft photo a row through the middle of the text
+    # is inked nearly half way round too, and blanking it cut every glyph in two
+    # (accuracy case-5011 read 彼角市的始稱爾項維部國治列, 杭州市西… once it was kept).
+    ring = 0
+    while ring < band_px and (ink[ring] > 0.5).mean() > RING_ROW:
+        ring += 1
+    ink[:ring] = 0.0
     grey = (255.0 * (1.0 - ink)).astype(np.uint8)
     padded = cv2.copyMakeBorder(grey, *(STRIP_PAD,) * 4, cv2.BORDER_CONSTANT, value=255)
     return np.ascontiguousarray(np.repeat(padded[..., None], 3, axis=2))
@@ -256,6 +280,29 @@ def recognize_line(line: np.ndarray, engine: OcrEngine) -> list[OcrLine]:
         return lines
 
     return ocr_cache.cached(engine, line, read, kind="line")
+
+
+def score_line(
+    line: np.ndarray, texts: Sequence[str], engine: OcrEngine
+) -> list[float | None] | None:
+    """How well the cropped ``line`` supports each text (cached like readings).
+
+    ``None`` when the engine cannot score (``engine.score_line`` is optional: the
+    rapidocr adapter and the replay and recording engines have it).
+    """
+    own = getattr(engine, "score_line", None)
+    if not callable(own):
+        return None
+
+    def read() -> list[OcrLine]:
+        return ctc.as_lines(texts, own(line, texts))
+
+    try:
+        lines = ocr_cache.cached(engine, line, read, kind=ctc.scores_key(texts))
+    except OcrError as exc:
+        log.info("line not scored: %s", exc.message_en)
+        return None
+    return ctc.from_lines(texts, lines)
 
 
 def _recognize_only(line: np.ndarray, engine: OcrEngine) -> list[OcrLine] | None:
@@ -338,6 +385,7 @@ def _read_strip(rgb: np.ndarray, seal: Seal, strip: Strip, engine: OcrEngine) ->
         confidence=round(min(ln.confidence for ln in row), 4),
         bbox=seal.bbox,
         raw=" | ".join(ln.text for ln in row),
+        score=partial(score_line, line, engine=engine),
     )
 
 

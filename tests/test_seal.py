@@ -273,3 +273,118 @@ def test_seal_readings_are_taken_when_asked_and_kept() -> None:
     assert [t.text for t in readings] == ["杭州市西湖区市场监督管理局"] * 2
     assert [t.text for t in readings] == ["杭州市西湖区市场监督管理局"] * 2
     assert len(drawn) == 2
+
+
+# ------------------------------------------------------------ the candidates scored on the strips
+
+XIHU = "杭州市西湖区市场监督管理局"
+HANGZHOU = "杭州市市场监督管理局"
+XIHU_CODE = "91330106520175103Q"  # division 330106: 西湖区, candidates XIHU and HANGZHOU
+
+
+def _scored_text(reading: str, scores: dict[str, float]) -> SealText:
+    """A strip read as ``reading`` whose scoring gives ``scores`` (absent: unscorable)."""
+    return SealText(
+        text=reading,
+        confidence=0.4,
+        bbox=(900, 700, 1080, 880),
+        raw=reading,
+        score=lambda texts: [scores.get(t) for t in texts],
+    )
+
+
+def _strips(*rows: tuple[str, float, float, float]) -> list[SealText]:
+    """Strips as (reading, XIHU's score, HANGZHOU's score, the reading's own score)."""
+    return [_scored_text(r, {XIHU: a, HANGZHOU: b, r: own}) for r, a, b, own in rows]
+
+
+def test_the_candidate_every_strip_supports_clearly_is_taken() -> None:
+    """A soft photo's arc (accuracy case-5011, read 杭州市西球区市环温部区理场): no
+    reading is whole, every strip supports 西湖区's regulator by 20+ nats."""
+    from extractors._authority import SCORED_CONFIDENCE, seal_authority
+
+    strips = _strips(
+        ("杭州市西球区市环温部区理场", 60.0, 35.0, 58.0),
+        ("杭州市西路区市场盗督园理站", 62.0, 30.0, 61.0),
+    )
+    got = seal_authority(strips, XIHU_CODE)
+    assert got.value == XIHU and got.confidence == SCORED_CONFIDENCE < 0.9
+    assert got.raw is not None and "杭州市西球区" in got.raw and "杭州市西路区" in got.raw
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        # The strips disagree on the candidate.
+        [
+            ("杭州市西球区市环温部区理场", 60.0, 35.0, 58.0),
+            ("杭州市区市场盗督理站", 30.0, 45.0, 40.0),
+        ],
+        # One candidate is better, but not by the margin (10 nats on average).
+        [
+            ("杭州市西球区市环温部区理场", 40.0, 35.0, 38.0),
+            ("杭州市西路区市场盗督园理站", 41.0, 33.0, 38.0),
+        ],
+        # The strips read as Latin: the ring or a blot, not text.
+        [("mmenrn", 60.0, 30.0, 50.0), ("mImCTUTIn", 61.0, 30.0, 55.0)],
+        # Far below what the strips read: the arc names someone else (浙江省…).
+        [("浙江省市场监督管理局", 20.0, 5.0, 95.0), ("浙江省市场监督管理局", 22.0, 6.0, 96.0)],
+    ],
+    ids=["split", "narrow", "latin", "another-name"],
+)
+def test_the_scores_choose_nothing_without_clear_support(
+    rows: list[tuple[str, float, float, float]],
+) -> None:
+    from extractors._authority import scored
+
+    assert scored(_strips(*rows), [XIHU, HANGZHOU]).value is None
+
+
+def test_an_engine_that_cannot_score_leaves_the_reading_to_decide() -> None:
+    from extractors._authority import scored, seal_authority
+
+    unscorable = _scored_text("永康市市场监督龍造局", {})
+    assert scored([unscorable], ["永康市市场监督管理局", "金华市市场监督管理局"]).value is None
+    # ... and the text match still reads it (see the poor-arc cases above).
+    got = seal_authority([unscorable], "91330784683526801D")
+    assert got.value == "永康市市场监督管理局"
+
+
+def test_scores_outrank_a_whole_reading_that_lost_part_of_the_place() -> None:
+    """verify seed 6800 case-6835: 杭州市湖区市场监督管理局 read whole at 0.93+ (西 lost
+    off the arc), no candidate; every strip supports 西湖区's regulator by 60 nats."""
+    from extractors._authority import seal_authority
+
+    partial = "杭州市湖区市场监督管理局"
+    strips = [
+        SealText(
+            text=partial,
+            confidence=0.97,
+            bbox=(0, 0, 9, 9),
+            raw=partial,
+            score=lambda texts: [{XIHU: 123.8, HANGZHOU: 60.7, partial: 120.0}[t] for t in texts],
+        ),
+        _scored_text(
+            "杭州市三湖区市场监督管理局",
+            {XIHU: 123.1, HANGZHOU: 57.9, "杭州市三湖区市场监督管理局": 121.0},
+        ),
+    ]
+    assert seal_authority(strips, XIHU_CODE).value == XIHU
+
+
+def test_a_blurred_committed_seal_is_read_by_its_scores(rapid_engine) -> None:  # type: ignore[no-untyped-def]
+    """The committed license's seal blurred (sigma 1.6) until no strip reads the name
+    whole (杭州市西湖区市场监温源理局 …): the code's candidates scored on the strips."""
+    import cv2
+
+    from extractors._authority import SCORED_CONFIDENCE, seal_authority
+
+    case = SAMPLES / "case-0104"
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    fields = next(d["fields"] for d in expected["documents"] if d["kind"] == "business_license")
+    page = np.asarray(Image.open(case / "submission" / "营业执照.jpg").convert("RGB"))
+    texts = read_seals(cv2.GaussianBlur(page, (0, 0), 1.6), rapid_engine, max_seals=1)
+    assert not any(authority_text(t.text) == fields["registration_authority"] for t in texts)
+    got = seal_authority(texts, fields["credit_code"])
+    assert got.value == fields["registration_authority"]
+    assert got.confidence == SCORED_CONFIDENCE

@@ -8,11 +8,13 @@ empty page, low confidence, garbled text.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from docpipe.errors import OcrError
+from docpipe.ocr import ctc
 from docpipe.ocr.base import OcrEngine, OcrLine
 from docpipe.ocr.cache import image_key
 
@@ -46,10 +48,19 @@ class ReplayEngine:
         """The recorded lines of this exact image."""
         return self._lookup(image_key(image))
 
+    def score_line(self, image: np.ndarray, texts: Sequence[str]) -> list[float | None]:
+        """The recorded scores of these texts on this exact cropped line."""
+        return ctc.from_lines(texts, self._lookup(score_record_key(image, texts)))
+
     def _lookup(self, key: str) -> list[OcrLine]:
         if key not in self.records:
             raise OcrError(f"no recorded OCR for image {key[:12]}; regenerate ocr.json")
         return [line.model_copy() for line in self.records[key]]
+
+
+def score_record_key(image: np.ndarray, texts: Sequence[str]) -> str:
+    """The ``ocr.json`` key of a scoring of ``texts`` on one cropped line."""
+    return f"{image_key(image)}:{ctc.scores_key(texts)}"
 
 
 class FixedEngine:

@@ -9,14 +9,23 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
+from collections import OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 
 from docpipe.errors import OcrError
+from docpipe.ocr import ctc
 from docpipe.ocr.base import OcrLine
+from docpipe.ocr.cache import image_key
 
 log = logging.getLogger(__name__)
+
+
+# Lines whose recogniser columns are kept for a scoring to follow (``_columns``).
+RECENT_LINES = 8
 
 
 def default_threads() -> int:
@@ -73,6 +82,8 @@ class RapidOcrEngine:
         self._cls = self._ocr._load_cls_model()  # type: ignore[no-untyped-call]
         self._ocr._load_rec_model()  # type: ignore[no-untyped-call]
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
+        self._recent: OrderedDict[str, tuple[np.ndarray, float]] = OrderedDict()
+        self._lock = threading.Lock()
 
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
         """Lines of an RGB image, boxes in its pixel frame."""
@@ -123,15 +134,16 @@ class RapidOcrEngine:
 
         The detector scales any image up to 736 px on its shorter side, so a thin strip
         (a seal's unrolled arc) would cost as much as a page through ``recognize``.
+        Decoded as rapidocr decodes one image; the recogniser's columns are kept for a
+        scoring of the same line (``score_line``) to follow without a second run.
         """
-        try:
-            rec = self._ocr.recognize_txt([np.ascontiguousarray(image[..., ::-1])])
-        except Exception as exc:  # rapidocr raises its own error for "nothing read"
-            log.info("line not recognised: %s", exc)
-            return []
+        rec = self._ocr._load_rec_model()  # type: ignore[no-untyped-call]
+        columns, ratio = self._columns(image)
         h, w = image.shape[:2]
+        results, words = rec.postprocess_op(
+            columns[np.newaxis], True, wh_ratio_list=[w / h], max_wh_ratio=ratio
+        )
         poly = [(0.0, 0.0), (float(w), 0.0), (float(w), float(h)), (0.0, float(h))]
-        words = rec.word_results or [None] * len(rec.txts or ())
         return [
             OcrLine(
                 text=str(t).strip(),
@@ -139,9 +151,47 @@ class RapidOcrEngine:
                 confidence=float(sc),
                 char_confidences=_char_confidences(str(t), word),
             )
-            for t, sc, word in zip(rec.txts or (), rec.scores or (), words, strict=False)
+            for (t, sc), word in zip(results, words or [None] * len(results), strict=False)
             if str(t).strip()
         ]
+
+    def score_line(self, image: np.ndarray, texts: Sequence[str]) -> list[float | None]:
+        """How well one cropped text line supports each of ``texts`` (``ctc.support``).
+
+        ``None`` for a text with a character outside the recogniser's alphabet.
+        """
+        rec = self._ocr._load_rec_model()  # type: ignore[no-untyped-call]
+        columns, _ = self._columns(image)
+        index: dict[str, int] = rec.postprocess_op.dict
+        out: list[float | None] = []
+        for text in texts:
+            labels = [index[ch] for ch in text if ch in index]
+            out.append(ctc.support(columns, labels) if len(labels) == len(text) else None)
+        return out
+
+    def _columns(self, image: np.ndarray) -> tuple[np.ndarray, float]:
+        """The recogniser's per-column probabilities for a line (T x C), and its width ratio.
+
+        The last few lines' are kept: a seal's strip is read, then scored.
+        """
+        key = image_key(image)
+        with self._lock:
+            if key in self._recent:
+                return self._recent[key]
+        rec = self._ocr._load_rec_model()  # type: ignore[no-untyped-call]
+        bgr = np.ascontiguousarray(image[..., ::-1])
+        _, height, width = rec.rec_image_shape
+        ratio = max(bgr.shape[1] / bgr.shape[0], width / height)
+        batch = rec.resize_norm_img(bgr, ratio)[np.newaxis].astype(np.float32)
+        try:
+            columns = np.asarray(rec.session(batch))[0]
+        except Exception as exc:
+            raise OcrError(f"rapidocr failed: {exc}", f"文字识别失败：{exc}") from exc
+        with self._lock:
+            self._recent[key] = (columns, ratio)
+            while len(self._recent) > RECENT_LINES:
+                self._recent.popitem(last=False)
+        return columns, ratio
 
 
 def _char_confidences(txt: str, word: object) -> list[float] | None:
