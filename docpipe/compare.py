@@ -81,7 +81,9 @@ def outcome(filed: str, found: FieldValue | None, how: str = "text") -> Outcome:
         return Outcome.unread
     a, b = norm_value(filed, how), norm_value(found.value, how)
     if a == b:
-        return Outcome.equal
+        # Another document's reading that the image could not tell from this one's:
+        # equal, but the image did not say so.
+        return Outcome.doubtful if found.borrowed else Outcome.equal
     if found.confidence < DOUBT_BELOW:
         return Outcome.doubtful
     # A weak character explains a difference of a character or two, not another value
@@ -141,6 +143,7 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
         and equal is not None
         and fv is not None
         and fv.value
+        and not fv.borrowed  # another document's reading stays a doubt
         and equal(norm_value(check.filed, check.how), norm_value(fv.value, check.how))
     ):
         result = Outcome.equal
@@ -161,6 +164,21 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
             ),
         )
     assert fv is not None and fv.value is not None
+    if result is Outcome.doubtful and fv.borrowed:
+        return Hit(
+            field=check.path,
+            filed=check.filed,
+            found=fv.value,
+            evidence=ev,
+            code=Code.not_found,
+            severity=Severity.warning,
+            message=(
+                f"{check.source_zh}上的{check.what_zh}看不清，与另一份材料（{fv.borrowed}）"
+                f"读出的“{fv.value}”相符，但不能确认，请人工核对 / the {check.what_en} on "
+                f"{check.source_en} is unclear: it fits “{fv.value}” as read on "
+                f"{fv.borrowed}, but the image cannot confirm it: a person must look"
+            ),
+        )
     if result is Outcome.doubtful:
         return Hit(
             field=check.path,

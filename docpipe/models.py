@@ -170,6 +170,14 @@ class FieldValue(BaseModel):
             "hardly lowers it."
         ),
     )
+    borrowed: str | None = Field(
+        default=None,
+        description=(
+            "Set when the value is another document's reading of the same name "
+            "(``kind.field``), taken because it fits this field's image about as well "
+            "as what was read here (``docpipe.crossread``): still a doubt, never a match."
+        ),
+    )
 
 
 class Document(BaseModel):

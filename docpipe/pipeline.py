@@ -15,7 +15,7 @@ from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from docpipe import reading
+from docpipe import crossread, reading
 from docpipe.errors import DocpipeError, FileTypeNotAllowed
 from docpipe.intake import Intake, load_submission
 from docpipe.models import (
@@ -26,6 +26,7 @@ from docpipe.models import (
     Report,
 )
 from docpipe.normalize import parse_date
+from docpipe.ocr import get_engine
 from docpipe.pages import Page, open_pages
 from docpipe.privacy import mask_text
 from docpipe.report import build_report
@@ -83,6 +84,9 @@ def stage_read(rv: Review) -> None:
     rv.documents = reading.read_documents(
         rv.pages, engine=rv.engine, errors=rv.file_errors, read_pages=rv.read_pages
     )
+    # A name read in doubt, looked at again with what the other documents read.
+    if any(page.ocr.source == "ocr" for page in rv.read_pages.values()):
+        crossread.borrow(rv.documents, rv.read_pages, get_engine(rv.engine))
 
 
 def stage_validate(rv: Review) -> None:

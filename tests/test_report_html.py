@@ -377,6 +377,21 @@ def test_documents_have_thumbnails_and_field_tables(every_severity: Reviewed) ->
             assert f"{v.confidence:.2f}" in block
 
 
+def test_a_value_taken_from_another_document_says_where_from(every_severity: Reviewed) -> None:
+    """``FieldValue.borrowed`` (docpipe.crossread): the value cell names the document
+    whose reading it is, so the reviewer knows the image did not show it plainly."""
+    r = every_severity.report.model_copy(deep=True)
+    lic = next(d for d in r.documents if d.kind.value == "business_license")
+    lic.fields["legal_representative"] = lic.fields["legal_representative"].model_copy(
+        update={"borrowed": "id_card_front.name", "confidence": 0.85}
+    )
+    page = render_html(r, every_severity.pages)
+    block = next(b for b in page.split('<div class="doc">')[1:] if "business_license" in b)
+    row = next(tr for tr in block.split("<tr>") if "<code>legal_representative</code>" in tr)
+    assert "同 id_card_front.name" in row and "as on id_card_front.name" in row
+    assert block.count("as on id_card_front.name") == 1  # that row only
+
+
 def test_unreadable_attachments_say_why(every_severity: Reviewed) -> None:
     r = every_severity.report
     broken = Attachment(
