@@ -164,21 +164,6 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
             ),
         )
     assert fv is not None and fv.value is not None
-    if result is Outcome.doubtful and fv.borrowed:
-        return Hit(
-            field=check.path,
-            filed=check.filed,
-            found=fv.value,
-            evidence=ev,
-            code=Code.not_found,
-            severity=Severity.warning,
-            message=(
-                f"{check.source_zh}上的{check.what_zh}看不清，与另一份材料（{fv.borrowed}）"
-                f"读出的“{fv.value}”相符，但不能确认，请人工核对 / the {check.what_en} on "
-                f"{check.source_en} is unclear: it fits “{fv.value}” as read on "
-                f"{fv.borrowed}, but the image cannot confirm it: a person must look"
-            ),
-        )
     if result is Outcome.doubtful:
         return Hit(
             field=check.path,
@@ -187,12 +172,7 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
             evidence=ev,
             code=Code.not_found,
             severity=Severity.warning,
-            message=(
-                f"{check.source_zh}上的{check.what_zh}识别不确定（读为“{fv.value}”，"
-                f"置信度 {_shown(fv)}），请人工核对 / the {check.what_en} on "
-                f"{check.source_en} was read as “{fv.value}” with low confidence "
-                f"({_shown(fv)}): a person must look"
-            ),
+            message=_doubt_message(check, fv),
         )
     return Hit(
         field=check.path,
@@ -204,6 +184,23 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
             f"{check.what_zh}与{check.source_zh}不一致 / "
             f"the {check.what_en} differs from {check.source_en}"
         ),
+    )
+
+
+def _doubt_message(check: Check, fv: FieldValue) -> str:
+    """Why a person must look: the reading is weak, or it is another document's."""
+    if fv.borrowed:
+        return (
+            f"{check.source_zh}上的{check.what_zh}看不清，与另一份材料（{fv.borrowed}）"
+            f"读出的“{fv.value}”相符，但不能确认，请人工核对 / the {check.what_en} on "
+            f"{check.source_en} is unclear: it fits “{fv.value}” as read on "
+            f"{fv.borrowed}, but the image cannot confirm it: a person must look"
+        )
+    return (
+        f"{check.source_zh}上的{check.what_zh}识别不确定（读为“{fv.value}”，"
+        f"置信度 {_shown(fv)}），请人工核对 / the {check.what_en} on "
+        f"{check.source_en} was read as “{fv.value}” with low confidence "
+        f"({_shown(fv)}): a person must look"
     )
 
 

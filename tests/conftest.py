@@ -8,10 +8,14 @@ engine, loaded once per session.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "fixtures" / "samples"
@@ -35,3 +39,14 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not beside this checkout")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def committed_license() -> tuple[np.ndarray, dict[str, Any]]:
+    """Sample case-0104's license: its page (the file OCR saw: small and upright) and
+    its expected fields."""
+    case = SAMPLES / "case-0104"
+    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
+    fields = next(d["fields"] for d in expected["documents"] if d["kind"] == "business_license")
+    page = np.asarray(Image.open(case / "submission" / "营业执照.jpg").convert("RGB"))
+    return page, fields

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -143,49 +142,25 @@ def test_a_borrowed_value_equal_to_the_filed_one_is_a_doubt_not_a_match() -> Non
     languages, which document the value came from."""
     fv = SOFT.model_copy(update={"value": "范淼林", "borrowed": "id_card_front.name"})
     doc = Document(file="营业执照.jpg", kind=DocKind.business_license, fields={"lr": fv})
-    hit = judge(
-        Check(
-            "legal_person.name",
-            "范淼林",
-            doc,
-            "lr",
-            "法定代表人",
-            "legal rep",
-            "营业执照",
-            "the license",
-        )
+    check = Check(
+        "legal_person.name", "范淼林", doc, "lr", "法定代表人", "legal rep", "执照", "license"
     )
+    hit = judge(check)
     assert hit is not None and hit.code is Code.not_found and hit.severity is Severity.warning
     assert "id_card_front.name" in hit.message and "看不清" in hit.message
     # ... and a tolerance for the filed spelling does not make it a match either.
-    loose = judge(
-        Check(
-            "legal_person.name",
-            "范淼林",
-            doc,
-            "lr",
-            "法定代表人",
-            "legal rep",
-            "营业执照",
-            "the license",
-        ),
-        equal=lambda a, b: True,
-    )
+    loose = judge(check, equal=lambda a, b: True)
     assert loose is not None and loose.code is Code.not_found
 
 
-def test_another_persons_name_scores_far_below_on_a_real_line(rapid_engine) -> None:  # type: ignore[no-untyped-def]
+def test_another_persons_name_scores_far_below_on_a_real_line(  # type: ignore[no-untyped-def]
+    rapid_engine, committed_license
+) -> None:
     """The premise of MARGIN, on a committed license: on the legal representative's
     line, the printed name leads a name one character off and another person's name
     by well over 10 nats in every look."""
-    case = SAMPLES / "case-0104"
-    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
-    name = next(
-        d["fields"]["legal_representative"]
-        for d in expected["documents"]
-        if d["kind"] == "business_license"
-    )
-    page = np.asarray(Image.open(case / "submission" / "营业执照.jpg").convert("RGB"))
+    page, fields = committed_license
+    name = fields["legal_representative"]
     line = next(ln for ln in rapid_engine.recognize(page) if name in ln.text)
     others = [line.text.replace(name, n) for n in ("皇甫哲", "欧阳娜")]
     for pad in CUTS:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import itertools
-import json
 import math
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
 from docpipe.ocr.ctc import as_lines, from_lines, log_likelihood, scores_key, support
 from docpipe.ocr.fake import ReplayEngine, score_record_key
 from docpipe.seal import read_seals, score_line, text_line, unwrap_arc
-
-SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
 
 
 def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:
@@ -73,22 +68,13 @@ def test_replayed_scores_come_from_their_record_and_a_missing_one_is_no_score() 
     assert score_line(line, ["丙"], engine) is None  # no record: logged, not raised
 
 
-def _license_seal_page() -> tuple[np.ndarray, str]:
-    case = SAMPLES / "case-0104"
-    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
-    want = next(
-        d["fields"]["registration_authority"]
-        for d in expected["documents"]
-        if d["kind"] == "business_license"
-    )
-    page = np.asarray(Image.open(case / "submission" / "营业执照.jpg").convert("RGB"))
-    return page, want
-
-
-def test_engine_scores_the_printed_name_above_its_neighbours(rapid_engine) -> None:  # type: ignore[no-untyped-def]
+def test_engine_scores_the_printed_name_above_its_neighbours(  # type: ignore[no-untyped-def]
+    rapid_engine, committed_license
+) -> None:
     """The seal of a committed license, blurred until its arc no longer reads whole:
     the printed name is still the best supported of the names it could be."""
-    page, want = _license_seal_page()
+    page, fields = committed_license
+    want = fields["registration_authority"]
     soft = cv2.GaussianBlur(page, (0, 0), 2.5)
     others = ["杭州市市场监督管理局", "杭州市滨江区市场监督管理局", "宁波市北仑区市场监督管理局"]
     names = [want, *(n for n in others if n != want)]
@@ -99,12 +85,12 @@ def test_engine_scores_the_printed_name_above_its_neighbours(rapid_engine) -> No
         assert max(range(len(names)), key=lambda i: scores[i] or -math.inf) == 0
 
 
-def test_engine_reads_a_line_as_rapidocr_does(rapid_engine) -> None:  # type: ignore[no-untyped-def]
+def test_engine_reads_a_line_as_rapidocr_does(rapid_engine, committed_license) -> None:  # type: ignore[no-untyped-def]
     """``recognize_line`` decodes the columns it keeps for scoring itself: the same
     text, score and character scores as rapidocr's own recogniser."""
     from docpipe.seal import find_seals
 
-    page, _ = _license_seal_page()
+    page, _ = committed_license
     line = text_line(unwrap_arc(page, find_seals(page)[0]))
     assert line is not None
     ours = rapid_engine.recognize_line(line)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -170,16 +169,9 @@ def test_license_takes_the_seal_reading_only_when_plausible(
         assert fv.confidence == 0.0
 
 
-def test_committed_license_authority_read_exactly(rapid_engine) -> None:  # type: ignore[no-untyped-def]
-    case = SAMPLES / "case-0104"
-    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
-    want = next(
-        d["fields"]["registration_authority"]
-        for d in expected["documents"]
-        if d["kind"] == "business_license"
-    )
-    # The sample is under the OCR size limit and upright: the file is the frame OCR saw.
-    page = np.asarray(Image.open(case / "submission" / "营业执照.jpg").convert("RGB"))
+def test_committed_license_authority_read_exactly(rapid_engine, committed_license) -> None:  # type: ignore[no-untyped-def]
+    page, fields = committed_license
+    want = fields["registration_authority"]
     texts = read_seals(page, rapid_engine, max_seals=1)
     assert len(texts) == len(STRIPS)  # one reading per strip, all of the one seal
     assert all(authority_text(t.text) == want for t in texts)
@@ -372,17 +364,16 @@ def test_scores_outrank_a_whole_reading_that_lost_part_of_the_place() -> None:
     assert seal_authority(strips, XIHU_CODE).value == XIHU
 
 
-def test_a_blurred_committed_seal_is_read_by_its_scores(rapid_engine) -> None:  # type: ignore[no-untyped-def]
+def test_a_blurred_committed_seal_is_read_by_its_scores(  # type: ignore[no-untyped-def]
+    rapid_engine, committed_license
+) -> None:
     """The committed license's seal blurred (sigma 1.6) until no strip reads the name
     whole (杭州市西湖区市场监温源理局 …): the code's candidates scored on the strips."""
     import cv2
 
     from extractors._authority import SCORED_CONFIDENCE, seal_authority
 
-    case = SAMPLES / "case-0104"
-    expected = json.loads((case / "expected.json").read_text(encoding="utf-8"))
-    fields = next(d["fields"] for d in expected["documents"] if d["kind"] == "business_license")
-    page = np.asarray(Image.open(case / "submission" / "营业执照.jpg").convert("RGB"))
+    page, fields = committed_license
     texts = read_seals(cv2.GaussianBlur(page, (0, 0), 1.6), rapid_engine, max_seals=1)
     assert not any(authority_text(t.text) == fields["registration_authority"] for t in texts)
     got = seal_authority(texts, fields["credit_code"])
