@@ -1,17 +1,18 @@
-"""A name read in doubt, looked at again with what the submission's other documents read.
+"""A name or code read in doubt, looked at again with the other documents' readings.
 
-The same enterprise name is printed on the license, the application form and the
-authorization letter; the same person's name on the license, the ID card, the form or
-the letter. Where one document's reading is in doubt (the letter's seal across 博 read
-售, a soft photo's 淼 read 森), another document may have read the name surely. That
-reading is not taken on trust: it is scored on this field's own line
-(``docpipe.ocr.ctc``, the line cut as ``docpipe.reread`` cuts it, three cuts in two
-renderings), against what was read here. It replaces the reading only when most looks
-(``MIN_VOTES``) find that it fits the image about as well as the reading does
-(``SLACK``; or clearly better, ``GAIN``, where the reading was sure), and clearly better
-than any other candidate (``MARGIN``): a name that differs in a character the image
-shows plainly scores far below (verify's one-character-off faults), another person's
-name by 50 nats or more.
+The same enterprise name and credit code are printed on the license, the application
+form and the authorization letter; the same person's name on the license, the ID card,
+the form or the letter, the same ID number on the card, the form and the letter. Where
+one document's reading is in doubt (the letter's seal across 博 read 售, a soft photo's
+淼 read 森, a code that fails its check character), another document may have read it
+surely (a code: one that passes its check). That reading is not taken on trust: it is
+scored on this field's own line (``docpipe.ocr.ctc``, the line cut as
+``docpipe.reread`` cuts it, three cuts in two renderings), against what was read here.
+It replaces the reading only when most looks (``MIN_VOTES``) find that it fits the image
+about as well as the reading does (``SLACK``; or clearly better, ``GAIN``, where the
+reading was sure), and clearly better than any other candidate (``MARGIN``): a value
+that differs in a character the image shows plainly scores far below (verify's
+one-character-off faults), another person's name by 50 nats or more.
 
 A value taken so (``FieldValue.borrowed``) is still a doubt: the image could not tell the
 two apart, so a comparison that finds it equal to the filed value says so as a doubt
@@ -22,12 +23,14 @@ looked at; a text layer is exact.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 import cv2
 import numpy as np
 
+from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.compare import is_doubtful
 from docpipe.errors import DocpipeError
 from docpipe.models import DocKind, Document, FieldValue
@@ -42,20 +45,7 @@ log = logging.getLogger(__name__)
 Slot = tuple[DocKind, str]  # a document kind and one of its fields
 Found = tuple[Document, str]  # a document and one of its fields
 
-# Fields that name the same thing on different documents.
-GROUPS: tuple[tuple[Slot, ...], ...] = (
-    (
-        (DocKind.business_license, "name"),
-        (DocKind.authorization_letter, "enterprise_name"),
-        (DocKind.application_form, "enterprise_name"),
-    ),
-    (
-        (DocKind.business_license, "legal_representative"),
-        (DocKind.id_card_front, "name"),
-        (DocKind.application_form, "operator_name"),
-        (DocKind.authorization_letter, "agent_name"),
-    ),
-)
+
 # In nats of support (``ctc.support``) against the reading's own: a candidate fits a
 # doubtful reading's image when no more than SLACK below it; a sure reading is replaced
 # only by a candidate GAIN above it (the recogniser dropped a character the candidate
@@ -63,17 +53,70 @@ GROUPS: tuple[tuple[Slot, ...], ...] = (
 SLACK, GAIN, MARGIN, MIN_VOTES = 3.0, 3.0, 10.0, 4
 # The share of the reading the line must hold where the values are put in its place.
 MIN_HELD = 0.6
-# A candidate more characters off the reading than one in EDIT_SHARE (at least one)
-# names something else (another person, mostly), not a misreading of it: a person's
-# name of 2–7 characters one character off, a long enterprise name up to a quarter
-# (seed 8400 case-8415: 联围创华（人表）… for 联图创华（永康）…, three). Without this,
-# other persons' names made most of the looks: 130 fields looked at in 30 accuracy
-# submissions for 5 taken, 0.5 s a submission; with it, 0.007 s.
-EDIT_SHARE = 4
+# Names: a person's name of 2–7 characters one character off, a long enterprise name up
+# to a quarter (seed 8400 case-8415: 联围创华（人表）… for 联图创华（永康）…, three).
+# Without it, other persons' names made most of the looks: 130 fields looked at in 30
+# accuracy submissions for 5 taken, 0.5 s a submission; with it, 0.007 s. Codes: up to
+# six of 18 (serif case-5035: 9101080385Q237G, the seal took three); another
+# enterprise's code of the same division differs in about ten.
+NAME_EDIT_SHARE, CODE_EDIT_SHARE = 4, 3
 # Renderings of each cut (``reread.renderings``: the original colours, the red channel).
 RENDERINGS = 2
 # The confidence of a value taken from another document: a doubt in the report.
 BORROWED_CONFIDENCE = 0.85
+
+
+@dataclass(frozen=True)
+class Group:
+    """Fields that hold the same thing on different documents.
+
+    ``valid``, for codes, is their check: a reading that fails it is in doubt however
+    sure its characters, and only a candidate that passes it is one.
+    """
+
+    slots: tuple[Slot, ...]
+    valid: Callable[[str], bool] | None = None
+    # A candidate more characters off the reading than one in ``edit_share`` of the
+    # longer (at least one) names something else (another person, mostly), not a
+    # misreading of it.
+    edit_share: int = NAME_EDIT_SHARE
+
+
+GROUPS: tuple[Group, ...] = (
+    Group(
+        (
+            (DocKind.business_license, "name"),
+            (DocKind.authorization_letter, "enterprise_name"),
+            (DocKind.application_form, "enterprise_name"),
+        )
+    ),
+    Group(
+        (
+            (DocKind.business_license, "legal_representative"),
+            (DocKind.id_card_front, "name"),
+            (DocKind.application_form, "operator_name"),
+            (DocKind.authorization_letter, "agent_name"),
+        )
+    ),
+    Group(
+        (
+            (DocKind.business_license, "credit_code"),
+            (DocKind.authorization_letter, "credit_code"),
+            (DocKind.application_form, "credit_code"),
+        ),
+        valid=is_valid_uscc,
+        edit_share=CODE_EDIT_SHARE,
+    ),
+    Group(
+        (
+            (DocKind.id_card_front, "id_number"),
+            (DocKind.application_form, "operator_id_number"),
+            (DocKind.authorization_letter, "agent_id_number"),
+        ),
+        valid=is_valid_id,
+        edit_share=CODE_EDIT_SHARE,
+    ),
+)
 
 
 def borrow(
@@ -88,16 +131,17 @@ def borrow(
     """
     changed: list[Found] = []
     for group in GROUPS:
-        members = list(_members(documents, group))
+        members = list(_members(documents, group.slots))
         for doc, field in members:
             fv = doc.fields[field]
             reading = fv.value or ""
-            names = _candidates(doc, reading, members)
+            names = _candidates(doc, reading, members, group)
             page = read_pages.get((doc.file, doc.page))
             if not names or page is None or page.ocr.source != "ocr":
                 continue
             try:
-                got = _chosen(fv, list(names), page, engine)
+                sure = not is_doubtful(fv) and (group.valid is None or group.valid(reading))
+                got = _chosen(fv, list(names), page, engine, sure)
             except (DocpipeError, cv2.error, ValueError) as exc:  # one field, not the review
                 log.info("%s p%d %s: not looked at again: %s", doc.file, doc.page, field, exc)
                 continue
@@ -118,11 +162,13 @@ def borrow(
     return changed
 
 
-def _candidates(doc: Document, reading: str, members: Sequence[Found]) -> dict[str, str]:
+def _candidates(
+    doc: Document, reading: str, members: Sequence[Found], group: Group
+) -> dict[str, str]:
     """The group's sure readings on other documents: name as first read -> where.
 
-    One per name however written (（） or ()); none that is the reading or more than
-    one character in ``EDIT_SHARE`` off it.
+    One per name however written (（） or ()); none that is the reading or too many
+    characters off it (``Group.edit_share``), or that fails the group's check.
     """
     own = norm_text(reading)
     seen: dict[str, tuple[str, str]] = {}
@@ -130,8 +176,11 @@ def _candidates(doc: Document, reading: str, members: Sequence[Found]) -> dict[s
         fv = other.fields[field]
         if other is doc or not fv.value or is_doubtful(fv):
             continue
+        if group.valid is not None and not group.valid(fv.value):
+            continue
         key = norm_text(fv.value)
-        if key != own and edit_distance(key, own) <= max(1, len(own) // EDIT_SHARE):
+        limit = max(1, max(len(key), len(own)) // group.edit_share)
+        if key != own and edit_distance(key, own) <= limit:
             seen.setdefault(key, (fv.value, f"{other.kind.value}.{field}"))
     return dict(seen.values())
 
@@ -144,7 +193,9 @@ def _members(documents: Sequence[Document], group: Sequence[Slot]) -> Iterator[F
                 yield doc, field
 
 
-def _chosen(fv: FieldValue, names: list[str], page: ReadPage, engine: OcrEngine) -> str | None:
+def _chosen(
+    fv: FieldValue, names: list[str], page: ReadPage, engine: OcrEngine, sure: bool
+) -> str | None:
     """The candidate most looks at the field's line find fitting; ``None`` when none."""
     reading = fv.value or ""
     line = _line_of(fv, page.ocr.lines)
@@ -154,7 +205,6 @@ def _chosen(fv: FieldValue, names: list[str], page: ReadPage, engine: OcrEngine)
     if texts is None:
         return None
     image = np.asarray(page.image().convert("RGB"))
-    sure = not is_doubtful(fv)
     votes: dict[int, int] = {}
     looks = len(CUTS) * RENDERINGS
     for n, look in enumerate(_looks(image, line)):

@@ -200,3 +200,61 @@ def test_one_name_written_two_ways_is_one_candidate() -> None:
     got = docs[0].fields["enterprise_name"]
     assert got.value == "海瑞（义乌）贸易有限公司"  # in the letter's own brackets
     assert got.borrowed == "business_license.name"
+
+
+CODE = "91330782558372129M"  # passes its check character
+LETTER_LINE = "统一社会信用代码：91930782558272129M"
+
+
+def _code_documents(letter_code: FieldValue, form_code: str) -> list[Document]:
+    return [
+        Document(
+            file="委托书.jpg",
+            kind=DocKind.authorization_letter,
+            fields={"credit_code": letter_code},
+        ),
+        Document(
+            file="申请书.jpg",
+            kind=DocKind.application_form,
+            fields={"credit_code": FieldValue(value=form_code, confidence=0.99)},
+        ),
+    ]
+
+
+def _code_pages() -> dict[tuple[str, int], Page]:
+    line = LINE.model_copy(update={"text": LETTER_LINE})
+    return {("委托书.jpg", 1): Page(OcrPage(width=400, height=300, lines=[line]))}
+
+
+def test_a_code_that_fails_its_check_is_in_doubt_however_sure_its_characters() -> None:
+    """Serif accuracy case-5075: the letter's code under the seal read 91930782558272129M
+    at 0.97 (it fails its check character); the form's valid code fits the line as well."""
+    read = FieldValue(value="91930782558272129M", confidence=0.97, bbox=(100, 100, 190, 130))
+    scores = {LETTER_LINE: 80.0, LETTER_LINE.replace("91930782558272129M", CODE): 79.0}
+    docs = _code_documents(read, CODE)
+    assert len(borrow(docs, _code_pages(), ScoringEngine(scores.get))) == 1
+    got = docs[0].fields["credit_code"]
+    assert got.value == CODE and got.borrowed == "application_form.credit_code"
+
+
+def test_a_candidate_code_that_fails_its_check_is_no_candidate() -> None:
+    read = FieldValue(value="91930782558272129M", confidence=0.97, bbox=(100, 100, 190, 130))
+    bad = "91330782558372129X"  # one character off CODE: its check fails
+    scores = {LETTER_LINE: 80.0, LETTER_LINE.replace("91930782558272129M", bad): 79.0}
+    assert borrow(_code_documents(read, bad), _code_pages(), ScoringEngine(scores.get)) == []
+
+
+def test_a_valid_sure_code_stands_against_another_valid_code() -> None:
+    """Verify's USCC-MATCH: one document prints another valid code. Read surely and
+    passing its check, it is kept unless the other fits clearly better."""
+    other = "91330782558372137G"
+    assert other != CODE
+    read = FieldValue(value=CODE, confidence=0.99, bbox=(100, 100, 190, 130))
+    line = LETTER_LINE.replace("91930782558272129M", CODE)
+    pages = {
+        ("委托书.jpg", 1): Page(
+            OcrPage(width=400, height=300, lines=[LINE.model_copy(update={"text": line})])
+        )
+    }
+    scores = {line: 80.0, line.replace(CODE, other): 79.5}
+    assert borrow(_code_documents(read, other), pages, ScoringEngine(scores.get)) == []
