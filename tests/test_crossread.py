@@ -258,3 +258,18 @@ def test_a_valid_sure_code_stands_against_another_valid_code() -> None:
     }
     scores = {line: 80.0, line.replace(CODE, other): 79.5}
     assert borrow(_code_documents(read, other), pages, ScoringEngine(scores.get)) == []
+
+
+def test_a_doubtful_reading_takes_a_candidate_a_few_nats_below_it() -> None:
+    """Accuracy case-5003: the form's 刘森红 (森 at 0.43); the card's 刘垚红 scores 5.6
+    nats below on the form's line. Verify's injected one-character-off names read in
+    doubt scored 22 or more below: those stay as read (the plain-difference case)."""
+    soft = FieldValue(
+        value="刘森红", confidence=0.81, bbox=(100, 100, 190, 130), char_confidence=0.43
+    )
+    card = FieldValue(value="刘垚红", confidence=0.98, bbox=(50, 40, 120, 60))
+    docs = _documents(soft, card)
+    pages = _pages()
+    pages[("营业执照.jpg", 1)].ocr.lines[0] = LINE.model_copy(update={"text": "刘森红"})
+    assert len(borrow(docs, pages, ScoringEngine({"刘森红": 28.8, "刘垚红": 23.2}.get))) == 1
+    assert docs[0].fields["legal_representative"].value == "刘垚红"
