@@ -50,6 +50,9 @@ THRESHOLD = 4.0
 NAME_REACH = 6.0
 # How far right of 性别 / 民族 a second look reads: one character, then the next label.
 SHORT_REACH = 3.0
+# From 性别 to the end of the 民族 value on its row, in line heights: label, value, gap,
+# label, value (the portrait starts further right).
+ROW_REACH = 8.0
 
 FRONT_LABELS = (
     Label("name", ("姓名",)),
@@ -234,6 +237,12 @@ def _ethnicity_in(text: str) -> str | None:
     """The known 民族 a second look at its row starts with, else ``None``."""
     value, known = norm_ethnicity(text)
     return value if known and value else None
+
+
+def _ethnicity_after(text: str) -> str | None:
+    """The known 民族 after its label in a second look at the 性别 row (女民族满)."""
+    at = text.find("民族")
+    return _ethnicity_in(text[at + 2 :]) if at >= 0 else None
 
 
 def _gender_in(text: str) -> str | None:
@@ -439,6 +448,13 @@ def extract_front(region: Region) -> dict[str, FieldValue]:
                 region, hits.get("ethnicity"), back, _ethnicity_in, reach=SHORT_REACH, again=True
             )
             or ethnicity
+        )
+    if ethnicity is None and "ethnicity" not in hits:
+        # Neither 民族 nor its value detected (accuracy case-5001, varied case-6201, a
+        # soft photo): they stand on the 性别 row, right of its value. That row is read
+        # again as far as they go.
+        ethnicity = beside_value(
+            region, hits.get("gender"), back, _ethnicity_after, reach=ROW_REACH, again=True
         )
     out: dict[str, FieldValue | None] = {
         "name": name,

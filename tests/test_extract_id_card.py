@@ -491,6 +491,25 @@ def test_a_short_value_missed_or_misread_is_read_beside_its_label(
     assert extract_front(reg)[field].value == want
 
 
+def test_ethnicity_neither_label_nor_value_detected_is_read_on_the_gender_row() -> None:
+    """Accuracy case-5001 (a soft photo): 性别 女 detected, 民族 满 beside them not. The
+    性别 row is read again far enough to hold them; a reading without 民族 says nothing."""
+    reg = region(front_lines(gender=[ln("性别", 60, 150), ln("女", 180, 150)]))
+    assert "ethnicity" not in extract_front(reg)
+    seen: list[float] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        seen.append(reach)
+        return [OcrLine(text=t, poly=line.poly, confidence=0.99) for t in ("性别女民族满",) * 2]
+
+    reg.reread = reread
+    got = extract_front(reg)
+    assert got["ethnicity"].value == "满" and got["gender"].value == "女"
+    assert max(seen) <= 10  # the row's two labels and values, not the portrait
+    reg.reread = _rereads("性别女", "性别女")
+    assert "ethnicity" not in extract_front(reg)
+
+
 def test_a_label_read_one_character_wrong_is_that_label() -> None:
     """Case 5053: 姓名 read 姓者 at 0.79; the name beside it is read. A confident 姓者 is
     text, not a label, and stays so: the name is then only the lone name above 性别,
