@@ -65,8 +65,6 @@ MIN_HELD = 0.6
 # six of 18 (serif case-5035: 9101080385Q237G, the seal took three); another
 # enterprise's code of the same division differs in about ten.
 NAME_EDIT_SHARE, CODE_EDIT_SHARE = 4, 3
-# Renderings of each cut (``reread.renderings``: the original colours, the red channel).
-RENDERINGS = 2
 # The confidence of a value taken from another document: a doubt in the report.
 BORROWED_CONFIDENCE = 0.85
 
@@ -135,6 +133,7 @@ def borrow(
     (``compare.is_doubtful`` false) of the group's other fields on other documents.
     """
     changed: list[Found] = []
+    images: dict[tuple[str, int], np.ndarray] = {}  # each page decoded once
     for group in GROUPS:
         members = list(_members(documents, group.slots))
         for doc, field in members:
@@ -146,7 +145,10 @@ def borrow(
                 continue
             try:
                 sure = not is_doubtful(fv) and (group.valid is None or group.valid(reading))
-                got = _chosen(fv, list(names), page, engine, sure)
+                key = (doc.file, doc.page)
+                if key not in images:
+                    images[key] = np.asarray(page.image().convert("RGB"))
+                got = _chosen(fv, list(names), images[key], page.ocr.lines, sure, engine)
             except (DocpipeError, cv2.error, ValueError) as exc:  # one field, not the review
                 log.info("%s p%d %s: not looked at again: %s", doc.file, doc.page, field, exc)
                 continue
@@ -199,25 +201,28 @@ def _members(documents: Sequence[Document], group: Sequence[Slot]) -> Iterator[F
 
 
 def _chosen(
-    fv: FieldValue, names: list[str], page: ReadPage, engine: OcrEngine, sure: bool
+    fv: FieldValue,
+    names: list[str],
+    image: np.ndarray,
+    lines: Sequence[OcrLine],
+    sure: bool,
+    engine: OcrEngine,
 ) -> str | None:
     """The candidate most looks at the field's line find fitting; ``None`` when none."""
     reading = fv.value or ""
-    line = _line_of(fv, page.ocr.lines)
+    line = _line_of(fv, lines)
     if line is None:
         return None
     texts = _texts(line.text, [reading, *names])
     if texts is None:
         return None
-    image = np.asarray(page.image().convert("RGB"))
+    # Every cut in every rendering; cutting is cheap, scoring is what the votes save.
+    looks = [look for pad in CUTS for look in renderings(crop_line(image, line, 0.0, pad))]
     votes: dict[int, int] = {}
-    looks = len(CUTS) * RENDERINGS
-    for n, look in enumerate(_looks(image, line)):
+    for n, look in enumerate(looks):
         # Stop once the count is settled either way.
-        if (
-            max(votes.values(), default=0) >= MIN_VOTES
-            or looks - n + max(votes.values(), default=0) < MIN_VOTES
-        ):
+        lead = max(votes.values(), default=0)
+        if lead >= MIN_VOTES or len(looks) - n + lead < MIN_VOTES:
             break
         scores = score_line(look, texts, engine)
         if scores is None or scores[0] is None:
@@ -233,12 +238,6 @@ def _chosen(
         return None
     best, count = max(votes.items(), key=lambda kv: kv[1])
     return names[best] if count >= MIN_VOTES else None
-
-
-def _looks(image: np.ndarray, line: OcrLine) -> Iterator[np.ndarray]:
-    """The line cut as ``reread`` cuts it, each cut in each rendering, lazily."""
-    for pad in CUTS:
-        yield from renderings(crop_line(image, line, 0.0, pad))
 
 
 def _line_of(fv: FieldValue, lines: Sequence[OcrLine]) -> OcrLine | None:

@@ -154,7 +154,7 @@ def scored(texts: Sequence[SealText], names: Sequence[str]) -> FieldValue:
     Every strip of the seal is scored (``SealText.score``); an engine that cannot score
     chooses nothing here.
     """
-    strips = [t for t in texts if texts and t.bbox == texts[0].bbox]
+    strips = [t for t in texts if t.bbox == texts[0].bbox]
     if not names or not strips:
         return FieldValue(value=None, confidence=0.0)
     winners: set[int] = set()

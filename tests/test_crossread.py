@@ -49,14 +49,16 @@ class Page:
         return Image.new("RGB", (self.ocr.width, self.ocr.height), "white")
 
 
+def _doc(file: str, kind: DocKind, field: str, value: FieldValue | str) -> Document:
+    """One document with one field (a bare string: read surely)."""
+    fv = FieldValue(value=value, confidence=0.99) if isinstance(value, str) else value
+    return Document(file=file, kind=kind, fields={field: fv})
+
+
 def _documents(legal: FieldValue, card_name: FieldValue) -> list[Document]:
     return [
-        Document(
-            file="营业执照.jpg",
-            kind=DocKind.business_license,
-            fields={"legal_representative": legal},
-        ),
-        Document(file="法人身份证.jpg", kind=DocKind.id_card_front, fields={"name": card_name}),
+        _doc("营业执照.jpg", DocKind.business_license, "legal_representative", legal),
+        _doc("法人身份证.jpg", DocKind.id_card_front, "name", card_name),
     ]
 
 
@@ -208,16 +210,8 @@ LETTER_LINE = "统一社会信用代码：91930782558272129M"
 
 def _code_documents(letter_code: FieldValue, form_code: str) -> list[Document]:
     return [
-        Document(
-            file="委托书.jpg",
-            kind=DocKind.authorization_letter,
-            fields={"credit_code": letter_code},
-        ),
-        Document(
-            file="申请书.jpg",
-            kind=DocKind.application_form,
-            fields={"credit_code": FieldValue(value=form_code, confidence=0.99)},
-        ),
+        _doc("委托书.jpg", DocKind.authorization_letter, "credit_code", letter_code),
+        _doc("申请书.jpg", DocKind.application_form, "credit_code", form_code),
     ]
 
 
