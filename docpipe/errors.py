@@ -85,6 +85,16 @@ class FileUnreadable(AttachmentError):
     code = "file_unreadable"
 
 
+class TimeBudgetExceeded(AttachmentError):
+    """A file was not read within its wall-time budget (per file or per submission).
+
+    Not the file's fault (a legitimate file on a loaded machine can be slow): a
+    ``not_found`` warning that sends the file to a person, never a rejection.
+    """
+
+    code = "not_found"
+
+
 class OcrError(DocpipeError):
     """The OCR engine failed on a page."""
 
@@ -94,6 +104,16 @@ class OcrError(DocpipeError):
 
 class ConfigError(DocpipeError):
     """A setting is missing or wrong (e.g. a PaddleOCR model directory)."""
+
+    http_status = 500
+
+
+class InternalError(DocpipeError):
+    """docpipe itself failed (a bug, or a resource of the machine ran out).
+
+    Caught at the boundary of a stage, a file or a submission: the review is reported
+    as incomplete and the command exits 2, never with a traceback.
+    """
 
     http_status = 500
 

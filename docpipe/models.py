@@ -254,6 +254,11 @@ class Report(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
     docpipe_version: str = ""
+    incomplete: bool = Field(
+        default=False,
+        description="True when docpipe failed internally during this review: what is"
+        " reported was checked, the rest was not (a not_found finding on `submission`).",
+    )
 
     def to_json(self) -> str:
         """Serialise as report.json: UTF-8 text, Chinese kept readable."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
+import time
 import warnings
 import zlib
 from dataclasses import dataclass, field
@@ -23,8 +24,11 @@ import numpy as np
 import pymupdf as _pymupdf
 from PIL import Image, ImageOps
 
+from docpipe import contain
+from docpipe.budget import FILE_SECONDS
 from docpipe.errors import FileTypeNotAllowed, FileUnreadable
 from docpipe.intake import AttachmentFile
+from docpipe.ocr.base import OcrPage
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +40,10 @@ ALLOWED_EXTENSIONS: dict[str, str] = {"jpg": "jpeg", "jpeg": "jpeg", "png": "png
 DEFAULT_DPI = 200
 MAX_SIDE = 4000
 MAX_IMAGE_PIXELS = 40_000_000
-MAX_PDF_PAGES = 20
-#: Sum of the rendered pixels of all pages of one PDF.
-RENDER_BUDGET_PIXELS = 120_000_000
-#: An image embedded in a PDF page (high-resolution scans are legitimate; bombs are not).
-MAX_EMBEDDED_IMAGE_PIXELS = 100_000_000
+#: Longest side over shortest. The OCR detector enlarges a page's short side to 736
+#: pixels: a 100000 × 1 image became a gigapixel (22.7 GB). Documents and phone
+#: screenshots are under 6:1; a long scrolled capture may be 10:1.
+MAX_ASPECT = 16
 #: Nothing bigger is decoded at all, whatever FILE-SIZE says about it.
 MAX_DECODE_BYTES = 50 * 1024 * 1024
 
@@ -84,21 +87,8 @@ def check_type(file: AttachmentFile) -> None:
 
 
 @dataclass
-class _PdfSource:
-    """One PDF shared by its pages; opened again lazily (e.g. in a worker process)."""
-
-    data: bytes
-    _doc: Any = field(default=None, repr=False)
-
-    def doc(self) -> Any:
-        if self._doc is None:
-            self._doc = pymupdf.open(stream=self.data, filetype="pdf")
-        return self._doc
-
-
-@dataclass
 class Page:
-    """One page to OCR: a decoded image, or a PDF page rendered on demand."""
+    """One page to OCR: a decoded image, or a PDF page rendered in the contained child."""
 
     file: str
     number: int
@@ -107,45 +97,29 @@ class Page:
     source: str
     zoom: float = 1.0
     _image: Image.Image | None = field(default=None, repr=False)
-    _pdf: _PdfSource | None = field(default=None, repr=False)
-
-    def pdf_page(self) -> Any | None:
-        """The PyMuPDF page of a PDF page (for its text layer), ``None`` for an image."""
-        if self._pdf is None:
-            return None
-        return self._pdf.doc().load_page(self.number - 1)
+    #: A PDF page's text layer as the child read it (``None``: OCR the rendering).
+    layer: OcrPage | None = field(default=None, repr=False)
+    #: Active content of the file (scripts, attachments, a zip inside), (English, Chinese).
+    active: list[tuple[str, str]] = field(default_factory=list, repr=False)
 
     def image(self) -> Image.Image:
         """Return the page as an RGB image of ``width`` × ``height`` pixels.
 
-        Raises ``FileUnreadable`` when a PDF page cannot be rendered. The returned
-        image of an image file is shared: copy it before drawing on it.
+        The returned image is shared: copy it before drawing on it.
         """
-        if self._image is not None:
-            return self._image
-        if self._pdf is None:
+        if self._image is None:
             raise FileUnreadable(f"{self.file}: page has no content", f"{self.file}：页面无内容")
-        try:
-            page = self._pdf.doc().load_page(self.number - 1)
-            pix = page.get_pixmap(
-                matrix=pymupdf.Matrix(self.zoom, self.zoom),
-                colorspace=pymupdf.csRGB,
-                alpha=False,
-            )
-        except Exception as exc:  # MuPDF raises several unrelated types; cause kept below
-            raise FileUnreadable(
-                f"{self.file}: page {self.number} cannot be rendered ({type(exc).__name__}: {exc})",
-                f"{self.file}：第 {self.number} 页无法渲染",
-            ) from exc
-        return Image.frombytes("RGB", (pix.width, pix.height), pix.samples)
+        return self._image
 
 
-def open_pages(file: AttachmentFile) -> list[Page]:
+def open_pages(file: AttachmentFile, *, deadline: float | None = None) -> list[Page]:
     """Return the pages of one attachment, after the type and safety checks.
 
     Raises ``FileTypeNotAllowed`` when the bytes are not what an allowed extension says,
-    and ``FileUnreadable`` when the file is empty, corrupt, truncated, encrypted or over
-    a limit (pixels, pages, render budget).
+    ``FileUnreadable`` when the file is empty, corrupt, truncated, encrypted or over a
+    limit (pixels, shape, pages, render budget, drawing operations, memory), and
+    ``TimeBudgetExceeded`` when a PDF is not read by ``deadline`` (``time.monotonic``;
+    default ``FILE_SECONDS`` from now).
     """
     if file.size == 0:
         raise FileUnreadable(f"{file.name} is empty", f"{file.name} 是空文件")
@@ -158,8 +132,13 @@ def open_pages(file: AttachmentFile) -> list[Page]:
         )
     data = file.read()
     if file.detected_type == "pdf":
-        return _open_pdf(file.name, data)
-    return [_open_image(file.name, data, file.detected_type or "")]
+        end = deadline if deadline is not None else time.monotonic() + FILE_SECONDS
+        return _open_pdf(file.name, data, end)
+    page = _open_image(file.name, data, file.detected_type or "")
+    from docpipe.pdfread import zip_inside  # MuPDF's side, imported where it is used
+
+    page.active = zip_inside(data)
+    return [page]
 
 
 # ----------------------------------------------------------------------------- images
@@ -174,6 +153,7 @@ def _open_image(name: str, data: bytes, kind: str) -> Page:
             width, height = im.size
             if width * height > MAX_IMAGE_PIXELS:
                 raise _too_many_pixels(name, width, height)
+            check_shape(name, name, width, height)
             if im.format not in ("JPEG", "MPO", "PNG"):
                 raise FileTypeNotAllowed(
                     f"{name}: decoded as {im.format}, not {kind}",
@@ -207,6 +187,25 @@ def _too_many_pixels(name: str, width: int, height: int) -> FileUnreadable:
         f"{name}: {width} × {height} pixels is over the limit of {mp} megapixels",
         f"{name}：{width} × {height} 像素，超过 {mp} 百万像素的上限",
     )
+
+
+def check_shape(en: str, zh: str, width: int, height: int) -> None:
+    """Refuse a page whose OCR input would explode: a side far longer than the other.
+
+    ``en`` / ``zh`` name the file or page in the message.
+
+    >>> check_shape("a.png", "a.png", 1240, 1754)
+    >>> check_shape("a.png", "a.png", 100000, 1)
+    Traceback (most recent call last):
+    ...
+    docpipe.errors.FileUnreadable: a.png: 100000 × 1 pixels, an aspect ratio over the limit of 16:1
+    """
+    short, long = sorted((width, height))
+    if long > MAX_ASPECT * max(short, 1):
+        raise FileUnreadable(
+            f"{en}: {width} × {height} pixels, an aspect ratio over the limit of {MAX_ASPECT}:1",
+            f"{zh}：{width} × {height} 像素，长宽比超过 {MAX_ASPECT}:1 的上限",
+        )
 
 
 def _upright(name: str, im: Image.Image) -> Image.Image:
@@ -253,67 +252,26 @@ def render_zoom(width_pt: float, height_pt: float, dpi: int = DEFAULT_DPI) -> fl
     return zoom
 
 
-def _open_pdf(name: str, data: bytes) -> list[Page]:
-    try:
-        doc = pymupdf.open(stream=data, filetype="pdf")
-    except Exception as exc:  # MuPDF raises several unrelated types; cause kept below
-        raise FileUnreadable(
-            f"{name}: broken PDF ({type(exc).__name__}: {exc})", f"{name}：PDF 文件已损坏"
-        ) from exc
-    with doc:
-        if doc.needs_pass:
-            raise FileUnreadable(
-                f"{name}: the PDF is encrypted (needs a password)",
-                f"{name}：PDF 已加密（需要密码）",
-            )
-        count = doc.page_count
-        if count == 0:
-            raise FileUnreadable(f"{name}: the PDF has no pages", f"{name}：PDF 没有页面")
-        if count > MAX_PDF_PAGES:
-            raise FileUnreadable(
-                f"{name}: {count} pages, over the limit of {MAX_PDF_PAGES}",
-                f"{name}：共 {count} 页，超过 {MAX_PDF_PAGES} 页的上限",
-            )
-        source = _PdfSource(data)
-        pages: list[Page] = []
-        total = 0
-        for index in range(count):
-            try:
-                page = doc.load_page(index)
-                rect = page.rect
-                images = page.get_images(full=True)
-            except Exception as exc:  # MuPDF raises several unrelated types; cause kept
-                raise FileUnreadable(
-                    f"{name}: page {index + 1} is broken ({type(exc).__name__}: {exc})",
-                    f"{name}：第 {index + 1} 页已损坏",
-                ) from exc
-            for img in images:
-                if int(img[2]) * int(img[3]) > MAX_EMBEDDED_IMAGE_PIXELS:
-                    raise FileUnreadable(
-                        f"{name}: page {index + 1} embeds a {img[2]} × {img[3]} image,"
-                        f" over the render budget",
-                        f"{name}：第 {index + 1} 页内嵌图片 {img[2]} × {img[3]}，超过渲染预算",
-                    )
-            zoom = render_zoom(rect.width, rect.height)
-            box = (rect * pymupdf.Matrix(zoom, zoom)).irect
-            total += box.width * box.height
-            if total > RENDER_BUDGET_PIXELS:
-                raise FileUnreadable(
-                    f"{name}: the pages are over the render budget"
-                    f" of {RENDER_BUDGET_PIXELS // 1_000_000} megapixels",
-                    f"{name}：页面总像素超过渲染预算 {RENDER_BUDGET_PIXELS // 1_000_000} 百万像素",
-                )
-            pages.append(
-                Page(
-                    file=name,
-                    number=index + 1,
-                    width=box.width,
-                    height=box.height,
-                    source="pdf",
-                    zoom=zoom,
-                    _pdf=source,
-                )
-            )
-        if doc.is_repaired:
-            log.info("%s: PDF was repaired by MuPDF", name)
-    return pages
+def _open_pdf(name: str, data: bytes, deadline: float) -> list[Page]:
+    """Every page of a PDF, read and rendered in a contained child (``docpipe.pdfread``)."""
+    from docpipe.pdfread import read_pdf
+
+    got = contain.run_contained(
+        read_pdf, name, data, seconds=deadline - time.monotonic(), what=(name, name)
+    )
+    if got.repaired:
+        log.info("%s: PDF was repaired by MuPDF", name)
+    return [
+        Page(
+            file=name,
+            number=p.number,
+            width=p.width,
+            height=p.height,
+            source="pdf",
+            zoom=p.zoom,
+            _image=Image.frombytes("RGB", (p.width, p.height), p.samples),
+            layer=p.layer,
+            active=got.active,
+        )
+        for p in got.pages
+    ]

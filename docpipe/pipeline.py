@@ -3,6 +3,13 @@
 intake → pages → read (OCR, classify, extract) → validate → report. Each stage takes
 the ``Review`` state and fills its part; a bad attachment is caught at its own boundary
 and recorded for the file rules, so it never stops the rest.
+
+Nothing raises out of ``run`` but ``SubmissionNotFound`` / ``ArchiveUnreadable`` (the
+command could not start). A stage that fails with anything else is an internal error:
+the stages after it still run on what there is, the report says the review is
+incomplete (``Report.incomplete``, a ``not_found`` warning on ``submission``), and the
+command exits 2. Every file and the whole submission run within a time budget
+(``docpipe.budget``).
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from docpipe import crossread, reading
-from docpipe.errors import DocpipeError, FileTypeNotAllowed
+from docpipe.budget import Budget
+from docpipe.errors import DocpipeError, FileTypeNotAllowed, FileUnreadable, InputError
 from docpipe.intake import Intake, load_submission
 from docpipe.models import (
     Attachment,
@@ -24,13 +32,14 @@ from docpipe.models import (
     Document,
     Finding,
     Report,
+    Verdict,
 )
 from docpipe.normalize import parse_date
 from docpipe.ocr import get_engine
 from docpipe.pages import Page, open_pages
 from docpipe.privacy import mask_text
 from docpipe.report import build_report
-from docpipe.rules import RuleContext, load_rules, run_rules
+from docpipe.rules import INCOMPLETE_RULE, RuleContext, incomplete_finding, load_rules, run_rules
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +60,11 @@ class Review:
     findings: list[Finding] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     report: Report | None = None
+    budget: Budget = field(default_factory=Budget)
+    #: Internal failures, as (stage, exception type): the review is incomplete.
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    #: Active content of each PDF (scripts, attachments, a zip inside), for FILE-ACTIVE.
+    active: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
 
 Stage = Callable[[Review], None]
@@ -73,19 +87,36 @@ def stage_pages(rv: Review) -> None:
         if f.name in rv.file_errors:
             continue
         try:
-            rv.pages[f.name] = open_pages(f)
+            rv.pages[f.name] = open_pages(f, deadline=rv.budget.file_deadline())
         except DocpipeError as exc:
-            log.info("%s: %s", f.name, mask_text(exc.message_en))
+            log.info("%s: %s", mask_text(f.name), mask_text(exc.message_en))
             rv.file_errors[f.name] = exc
+            continue
+        except Exception as exc:  # a decoder's own failure on hostile bytes is the file's
+            log.info("%s: cannot be decoded (%s)", mask_text(f.name), type(exc).__name__)
+            rv.file_errors[f.name] = FileUnreadable(
+                f"{f.name}: cannot be decoded ({type(exc).__name__})",
+                f"{f.name}：无法解码（{type(exc).__name__}）",
+            )
+            continue
+        if rv.pages[f.name] and rv.pages[f.name][0].active:
+            rv.active[f.name] = rv.pages[f.name][0].active
 
 
 def stage_read(rv: Review) -> None:
     """OCR, classify and extract every page into documents (the reading stage)."""
     rv.documents = reading.read_documents(
-        rv.pages, engine=rv.engine, errors=rv.file_errors, read_pages=rv.read_pages
+        rv.pages,
+        engine=rv.engine,
+        errors=rv.file_errors,
+        read_pages=rv.read_pages,
+        budget=rv.budget,
     )
-    # A name read in doubt, looked at again with what the other documents read.
-    if any(page.ocr.source == "ocr" for page in rv.read_pages.values()):
+    # A name read in doubt, looked at again with what the other documents read: a
+    # refinement, skipped when the submission's time is up.
+    if rv.budget.spent():
+        log.warning("time budget spent: cross-reading skipped")
+    elif any(page.ocr.source == "ocr" for page in rv.read_pages.values()):
         crossread.borrow(rv.documents, rv.read_pages, get_engine(rv.engine))
 
 
@@ -100,8 +131,10 @@ def stage_validate(rv: Review) -> None:
         file_errors=rv.file_errors,
         documents=rv.documents,
         pages=dict(rv.read_pages),
+        active=rv.active,
     )
     rv.findings = run_rules(ctx)
+    rv.failures += [("validate", f.rule) for f in rv.findings if f.rule == INCOMPLETE_RULE]
 
 
 def stage_report(rv: Review) -> None:
@@ -156,16 +189,20 @@ def stage_report(rv: Review) -> None:
                 note="docpipe 输出或系统文件，未审查 / docpipe output or an OS file, not reviewed",
             )
         )
+    findings = list(rv.findings)
+    if rv.failures and not any(f.rule == INCOMPLETE_RULE for f in findings):
+        findings.append(_incomplete(rv.failures))
     rv.report = build_report(
         submission_id=rv.intake.submission_id,
         submission=rv.intake.submission,
         reference_date=rv.reference_date,
         attachments=attachments,
         documents=rv.documents,
-        findings=rv.findings,
+        findings=findings,
         timings=rv.timings,
         docpipe_version=_version(),
     )
+    rv.report.incomplete = bool(rv.failures)
 
 
 STAGES: list[tuple[str, Stage]] = [
@@ -186,9 +223,26 @@ def run(path: Path, *, reference_date: date | None = None, engine: str | None = 
     rv = Review(path=Path(path), reference_date_override=reference_date, engine=engine)
     for name, stage in STAGES:
         start = time.perf_counter()
-        stage(rv)
+        try:
+            stage(rv)
+        except InputError:  # the submission cannot be opened at all: the command's to say
+            raise
+        except Exception as exc:  # an internal error: the rest still runs on what there is
+            log.exception("stage %s failed", name)
+            rv.failures.append((name, type(exc).__name__))
+            if rv.intake is None:
+                raise
         rv.timings[name] = round(time.perf_counter() - start, 4)
-    assert rv.report is not None
+    if rv.report is None:  # the report stage itself failed: the least report there is
+        assert rv.intake is not None
+        rv.report = Report(
+            submission_id=rv.intake.submission_id,
+            verdict=Verdict.review,
+            summary="审查未完成 / review incomplete",
+            findings=[_incomplete(rv.failures)],
+            incomplete=True,
+        )
+        rv.report.counts.warning = 1
     rv.report.timings = rv.timings
     return rv
 
@@ -204,6 +258,13 @@ def warm_up(engine: str | None = None) -> None:
     """Load the heavy parts (rules, OCR engine) once per process."""
     load_rules()
     reading.warm_up(engine)
+
+
+def _incomplete(failures: list[tuple[str, str]]) -> Finding:
+    where = ", ".join(f"{stage}: {what}" for stage, what in failures)
+    return incomplete_finding(
+        f"docpipe 内部出错（{where}）", f"docpipe failed internally ({where})"
+    )
 
 
 def _version() -> str:

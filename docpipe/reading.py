@@ -26,8 +26,9 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from docpipe.budget import Budget
 from docpipe.classify import classify_page
-from docpipe.errors import DocpipeError
+from docpipe.errors import DocpipeError, InternalError, TimeBudgetExceeded
 from docpipe.extract import Region, load_extractors
 from docpipe.models import DocKind, Document, FieldValue
 from docpipe.normalize import simplified
@@ -218,37 +219,81 @@ def read_documents(
     engine: str | None = None,
     errors: dict[str, DocpipeError],
     read_pages: dict[tuple[str, int], ReadPage] | None = None,
+    budget: Budget | None = None,
 ) -> list[Document]:
     """Every document on every page; a file that fails is recorded in ``errors``.
 
     ``read_pages``, when given, receives each page as read (for the report's crops).
+    With a ``budget``, a file whose time runs out keeps the documents of its pages read
+    so far and gets a ``TimeBudgetExceeded`` naming the pages left unread. A failure
+    that is not a ``DocpipeError`` (a bug) is that file's ``InternalError``, never the
+    end of the review.
     """
     ocr = get_engine(engine)
     docs: list[Document] = []
     for name, file_pages in pages.items():
         file_docs: list[Document] = []
+        deadline = budget.file_deadline() if budget is not None else None
         try:
             for page in file_pages:
-                rp = read_page(page, ocr)
-                if read_pages is not None:
-                    read_pages[(name, page.number)] = rp
-                pixels = _pixels(rp)
-                reader = None if pixels is None else Rereader(pixels, ocr)
-                if reader is not None:
-                    rp.ocr.lines = refresh_weak(rp.ocr.lines, reader.read)
-                for region in classify_page(rp.ocr, name, page.number):
-                    region.pixels = pixels
-                    region.reread = None if reader is None else reader.read
-                    region.reread_ringless = None if reader is None else reader.read_ringless
-                    if _reads_seals(region.kind):
-                        region.seal_texts = seal_texts(rp, region, ocr)
-                    file_docs.append(extract_region(region))
-        except DocpipeError as exc:
-            log.warning("%s: %s", name, mask_text(exc.message_en))
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise _late(name, page.number, len(file_pages), budget)
+                file_docs.extend(_read_one(name, page, ocr, read_pages))
+        except TimeBudgetExceeded as exc:
+            log.warning("%s: %s", mask_text(name), mask_text(exc.message_en))
             errors[name] = exc
+            docs.extend(file_docs)  # what was read in time is still a reading
+            continue
+        except DocpipeError as exc:
+            log.warning("%s: %s", mask_text(name), mask_text(exc.message_en))
+            errors[name] = exc
+            continue
+        except Exception as exc:  # a bug must not end the review of the other files
+            log.exception("%s: reading failed", mask_text(name))
+            errors[name] = InternalError(
+                f"{name}: docpipe failed while reading this file ({type(exc).__name__});"
+                " a person must read it",
+                f"{name}：读取该附件时 docpipe 内部出错（{type(exc).__name__}），请人工审阅",
+            )
             continue
         docs.extend(file_docs)
     return docs
+
+
+def _late(name: str, number: int, count: int, budget: Budget | None) -> TimeBudgetExceeded:
+    seconds = budget.file_seconds if budget is not None else 0
+    pages = f"{number}" if number == count else f"{number}–{count}"
+    return TimeBudgetExceeded(
+        f"{name}: page(s) {pages} of {count} not read within the time budget"
+        f" ({seconds:.0f} s a file); a person must read them",
+        f"{name}：第 {pages} 页（共 {count} 页）未在时间预算（每个附件 {seconds:.0f} 秒）内读完，"
+        "请人工审阅",
+    )
+
+
+def _read_one(
+    name: str,
+    page: Page,
+    ocr: OcrEngine,
+    read_pages: dict[tuple[str, int], ReadPage] | None,
+) -> list[Document]:
+    """The documents of one page: read, refreshed, classified, extracted."""
+    rp = read_page(page, ocr)
+    if read_pages is not None:
+        read_pages[(name, page.number)] = rp
+    pixels = _pixels(rp)
+    reader = None if pixels is None else Rereader(pixels, ocr)
+    if reader is not None:
+        rp.ocr.lines = refresh_weak(rp.ocr.lines, reader.read)
+    out = []
+    for region in classify_page(rp.ocr, name, page.number):
+        region.pixels = pixels
+        region.reread = None if reader is None else reader.read
+        region.reread_ringless = None if reader is None else reader.read_ringless
+        if _reads_seals(region.kind):
+            region.seal_texts = seal_texts(rp, region, ocr)
+        out.append(extract_region(region))
+    return out
 
 
 def _reads_seals(kind: DocKind) -> bool:

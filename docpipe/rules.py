@@ -51,6 +51,8 @@ class RuleContext:
     # Pages as read, by (file, page number): ``docpipe.reading.ReadPage`` (lines and
     # ``.image()``), for rules that look at pixels (FILE-QUALITY). Empty when not kept.
     pages: dict[tuple[str, int], Any] = dc_field(default_factory=dict)
+    #: Active content found in a PDF, by file: (English, Chinese) notes (FILE-ACTIVE).
+    active: dict[str, list[tuple[str, str]]] = dc_field(default_factory=dict)
 
     def docs(self, kind: str) -> list[Document]:
         """Documents of one kind, in file and page order."""
@@ -128,11 +130,42 @@ def load_rules() -> Registry[RuleSpec]:
 
 
 def run_rules(ctx: RuleContext, only: Iterable[str] | None = None) -> list[Finding]:
-    """Run every registered rule (or the ids in ``only``) and collect their findings."""
+    """Run every registered rule (or the ids in ``only``) and collect their findings.
+
+    A rule that fails (a bug, a value no rule foresaw) does not stop the others: it
+    gives a ``REVIEW-INCOMPLETE`` warning on ``submission`` naming the rule, and the
+    pipeline reports the review as incomplete.
+    """
     wanted = set(only) if only is not None else None
     findings: list[Finding] = []
     for spec in load_rules():
         if wanted is not None and spec.id not in wanted:
             continue
-        findings.extend(spec.run(ctx))
+        try:
+            findings.extend(spec.run(ctx))
+        except Exception as exc:  # one rule's bug must not hide every other rule's findings
+            log.exception("rule %s failed", spec.id)
+            name = type(exc).__name__
+            findings.append(
+                incomplete_finding(
+                    f"规则 {spec.id} 未能运行（{name}）", f"rule {spec.id} could not run ({name})"
+                )
+            )
     return findings
+
+
+#: The rule id of the finding that says a review is incomplete (an internal failure).
+INCOMPLETE_RULE = "REVIEW-INCOMPLETE"
+
+
+def incomplete_finding(cause_zh: str, cause_en: str) -> Finding:
+    """The ``not_found`` warning on ``submission`` that says the review is incomplete."""
+    return Finding(
+        rule=INCOMPLETE_RULE,
+        title="审查未完成 / review incomplete",
+        code=Code.not_found,
+        severity=Severity.warning,
+        field="submission",
+        message=f"审查未完成：{cause_zh}，请人工审阅 / "
+        f"review incomplete: {cause_en}; a person must review",
+    )

@@ -21,11 +21,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from docpipe.ocr.base import OcrLine, OcrPage
 from docpipe.ocr.orient import reading_order
-from docpipe.pages import Page
+
+if TYPE_CHECKING:
+    from docpipe.pages import Page
 
 log = logging.getLogger(__name__)
 
@@ -127,26 +129,35 @@ def _image_cover(pdf: Any) -> float:
 
 
 def text_layer_page(page: Page) -> OcrPage | None:
-    """The page read from its PDF text layer, or ``None`` when it must be OCR'd."""
-    pdf: Any = page.pdf_page()
-    if pdf is None:
-        return None
+    """The page read from its PDF text layer, or ``None`` when it must be OCR'd.
+
+    The layer is read where the PDF is parsed, in the contained child
+    (``docpipe.pdfread``), and travels with the page; an image page has none.
+    """
+    return page.layer
+
+
+def read_layer(pdf: Any, *, width: int, height: int, zoom: float, where: str) -> OcrPage | None:
+    """Read a PyMuPDF page's text layer into lines in the frame of its rendering.
+
+    ``width`` × ``height`` is the page rendered at ``zoom``; ``where`` names the page in
+    log lines. ``None`` when the layer is too thin or the page is a scan.
+    """
     start = time.perf_counter()
-    z = page.zoom
-    lines = _text_lines(pdf, z)
+    lines = _text_lines(pdf, zoom)
     try:
-        lines += _widget_lines(pdf, z)
+        lines += _widget_lines(pdf, zoom)
     except (RuntimeError, ValueError) as exc:  # a broken form dictionary: text still counts
-        log.warning("%s p%d: form fields unreadable (%s)", page.file, page.number, exc)
+        log.warning("%s: form fields unreadable (%s)", where, exc)
     chars = _readable("".join(ln.text for ln in lines))
     if chars < MIN_LAYER_CHARS:
         return None
     if chars < SCAN_MAX_LAYER_CHARS and _image_cover(pdf) >= SCAN_IMAGE_COVER:
         return None
-    lines += [_line(TICKED if on else EMPTY, box, z) for box, on in checkboxes(pdf)]
+    lines += [_line(TICKED if on else EMPTY, box, zoom) for box, on in checkboxes(pdf)]
     return OcrPage(
-        width=page.width,
-        height=page.height,
+        width=width,
+        height=height,
         lines=reading_order(lines),
         engine="text-layer",
         source="text-layer",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from docpipe.errors import FileTypeNotAllowed, OcrError
+from docpipe.errors import FileTypeNotAllowed, InternalError, OcrError, TimeBudgetExceeded
 from docpipe.models import Code, Severity
 from docpipe.pages import check_type
 from docpipe.rules import Hit, RuleContext, rule
@@ -83,9 +83,19 @@ def file_read(ctx: RuleContext) -> Iterator[Hit]:
 
     An OCR engine failure is not the file's fault: the file is fine but nobody has read
     it yet, so it is a ``not_found`` warning that sends it to a person, not a rejection.
+    So is a file not read within its time budget (a legitimate file on a loaded machine
+    can be slow) and one docpipe failed on internally.
     """
     for name, err in sorted(ctx.file_errors.items()):
         if isinstance(err, FileTypeNotAllowed):
+            continue
+        if isinstance(err, (TimeBudgetExceeded, InternalError)):
+            yield Hit(
+                field=f"file:{name}",
+                code=Code.not_found,
+                severity=Severity.warning,
+                message=err.message,
+            )
             continue
         if isinstance(err, OcrError):
             yield Hit(
@@ -97,3 +107,24 @@ def file_read(ctx: RuleContext) -> Iterator[Hit]:
             )
             continue
         yield Hit(field=f"file:{name}", message=err.message)
+
+
+@rule("FILE-ACTIVE", code="file_type_not_allowed", severity="info", needs_submission=False)
+def file_active(ctx: RuleContext) -> Iterator[Hit]:
+    """附件含活动内容 / attachment with active content.
+
+    A PDF that carries JavaScript, a launch action, embedded files, rich media or an XFA
+    form, or that is a zip archive as well (a polyglot). docpipe runs none of it (MuPDF
+    runs no scripts) and reads the pages as usual; the note tells a reviewer not to open
+    the file in a reader that might. Information only: the verdict is not changed. [D]
+    """
+    for name, notes in sorted(ctx.active.items()):
+        zh = "、".join(n[1] for n in notes)
+        en = ", ".join(n[0] for n in notes)
+        yield Hit(
+            field=f"file:{name}",
+            found=en,
+            message=f"{name} 含活动内容：{zh}；docpipe 未执行，请勿在其他阅读器中打开 / "
+            f"{name} carries active content: {en}; docpipe ran none of it, do not open it"
+            " in another reader",
+        )

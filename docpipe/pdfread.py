@@ -1,0 +1,275 @@
+"""A PDF read whole in a contained child: checks, text layer, rendering, active content.
+
+``docpipe.pages`` calls ``read_pdf`` through ``docpipe.contain.run_contained``, so all
+of MuPDF's work on a client's PDF (parsing, repairing, decompressing, drawing, text
+extraction) runs under a deadline and a memory cap, and the parent gets plain data
+back: each page's pixels and text layer, and notes on active content.
+
+Limits refused here (``FileUnreadable``, the limit named): encryption, page count,
+embedded image pixels, the render budget, a page's shape, and the work a page asks
+for before any is done — form XObjects drawn (nested forms multiply: 10 forms each
+drawing the next 10 times draw 10¹⁰ times from a 3 KB file) and content bytes drawn.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymupdf as _pymupdf
+
+from docpipe.errors import FileUnreadable
+from docpipe.ocr.base import OcrPage
+from docpipe.textlayer import read_layer
+
+pymupdf: Any = _pymupdf
+
+MAX_PDF_PAGES = 20
+#: Sum of the rendered pixels of all pages of one PDF.
+RENDER_BUDGET_PIXELS = 120_000_000
+#: An image embedded in a PDF page (high-resolution scans are legitimate; bombs are not).
+MAX_EMBEDDED_IMAGE_PIXELS = 100_000_000
+#: Form XObjects one page may draw, nested draws multiplied out (a real form: < 100).
+#: ``DOCPIPE_MAX_FORM_DRAWS`` raises it (tests of the time budget behind it).
+MAX_FORM_DRAWS = int(os.environ.get("DOCPIPE_MAX_FORM_DRAWS", "100000"))
+#: Content-stream bytes one page may have drawn, each form's bytes times its draws.
+MAX_DRAWN_CONTENT_BYTES = int(os.environ.get("DOCPIPE_MAX_DRAWN_MB", "64")) * 1024 * 1024
+#: PDF objects looked at for active content (JavaScript, launch actions, attachments).
+MAX_OBJECTS_SCANNED = 200_000
+
+_REF = re.compile(rb"/([^\s/<>\[\]()]+)\s+(\d+)\s+\d+\s+R")
+_ACTIVE = {
+    "/JavaScript": ("JavaScript", "JavaScript 脚本"),
+    "/JS": ("JavaScript", "JavaScript 脚本"),
+    "/Launch": ("a launch action", "启动外部程序的动作"),
+    "/EmbeddedFile": ("an embedded file", "内嵌文件"),
+    "/RichMedia": ("rich media", "富媒体内容"),
+    "/XFA": ("an XFA form", "XFA 表单"),
+}
+
+
+@dataclass
+class PdfPageData:
+    """One page as the child read it: its rendering (RGB bytes) and its text layer."""
+
+    number: int
+    width: int
+    height: int
+    zoom: float
+    samples: bytes = field(repr=False)
+    layer: OcrPage | None
+
+
+@dataclass
+class PdfData:
+    """What the child sends back for one PDF."""
+
+    pages: list[PdfPageData]
+    #: Active content found, each as (English, Chinese), for an ``info`` finding.
+    active: list[tuple[str, str]]
+    repaired: bool
+
+
+def read_pdf(name: str, data: bytes) -> PdfData:
+    """Check, read and render every page of one PDF (run it contained: see the module)."""
+    from docpipe.pages import check_shape, render_zoom
+
+    try:
+        doc = pymupdf.open(stream=data, filetype="pdf")
+    except Exception as exc:  # MuPDF raises several unrelated types; cause kept below
+        raise FileUnreadable(
+            f"{name}: broken PDF ({type(exc).__name__}: {exc})", f"{name}：PDF 文件已损坏"
+        ) from exc
+    with doc:
+        if doc.needs_pass:
+            raise FileUnreadable(
+                f"{name}: the PDF is encrypted (needs a password)",
+                f"{name}：PDF 已加密（需要密码）",
+            )
+        count = doc.page_count
+        if count == 0:
+            raise FileUnreadable(f"{name}: the PDF has no pages", f"{name}：PDF 没有页面")
+        if count > MAX_PDF_PAGES:
+            raise FileUnreadable(
+                f"{name}: {count} pages, over the limit of {MAX_PDF_PAGES}",
+                f"{name}：共 {count} 页，超过 {MAX_PDF_PAGES} 页的上限",
+            )
+        plans = []
+        total = 0
+        for index in range(count):
+            try:
+                page = doc.load_page(index)
+                rect = page.rect
+                images = page.get_images(full=True)
+            except Exception as exc:  # MuPDF raises several unrelated types; cause kept
+                raise FileUnreadable(
+                    f"{name}: page {index + 1} is broken ({type(exc).__name__}: {exc})",
+                    f"{name}：第 {index + 1} 页已损坏",
+                ) from exc
+            for img in images:
+                if int(img[2]) * int(img[3]) > MAX_EMBEDDED_IMAGE_PIXELS:
+                    raise FileUnreadable(
+                        f"{name}: page {index + 1} embeds a {img[2]} × {img[3]} image,"
+                        f" over the render budget",
+                        f"{name}：第 {index + 1} 页内嵌图片 {img[2]} × {img[3]}，超过渲染预算",
+                    )
+            zoom = render_zoom(rect.width, rect.height)
+            box = (rect * pymupdf.Matrix(zoom, zoom)).irect
+            check_shape(
+                f"{name}: page {index + 1}", f"{name}：第 {index + 1} 页", box.width, box.height
+            )
+            total += box.width * box.height
+            if total > RENDER_BUDGET_PIXELS:
+                raise FileUnreadable(
+                    f"{name}: the pages are over the render budget"
+                    f" of {RENDER_BUDGET_PIXELS // 1_000_000} megapixels",
+                    f"{name}：页面总像素超过渲染预算 {RENDER_BUDGET_PIXELS // 1_000_000} 百万像素",
+                )
+            check_drawing(doc, page, name, index + 1)
+            plans.append((page, zoom, box))
+        pages = [_render(name, page, zoom, box) for page, zoom, box in plans]
+        return PdfData(pages=pages, active=active_content(doc, data), repaired=doc.is_repaired)
+
+
+def _render(name: str, page: Any, zoom: float, box: Any) -> PdfPageData:
+    number = page.number + 1
+    try:
+        layer = read_layer(
+            page, width=box.width, height=box.height, zoom=zoom, where=f"{name} p{number}"
+        )
+        pix = page.get_pixmap(
+            matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csRGB, alpha=False
+        )
+    except Exception as exc:  # MuPDF raises several unrelated types; cause kept below
+        raise FileUnreadable(
+            f"{name}: page {number} cannot be rendered ({type(exc).__name__}: {exc})",
+            f"{name}：第 {number} 页无法渲染",
+        ) from exc
+    return PdfPageData(
+        number=number,
+        width=pix.width,
+        height=pix.height,
+        zoom=zoom,
+        samples=bytes(pix.samples),
+        layer=layer,
+    )
+
+
+# ------------------------------------------------------------------------ the work asked for
+
+
+def _names(doc: Any, owner: int) -> dict[bytes, int]:
+    """The XObject resources of a page or form: name → xref (empty when it has none)."""
+    try:
+        kind, value = doc.xref_get_key(owner, "Resources/XObject")
+        if kind == "xref":
+            value = doc.xref_object(int(value.split()[0]), compressed=True)
+        elif kind != "dict":
+            return {}
+    except Exception:  # a broken resource dictionary draws nothing MuPDF can find either
+        return {}
+    return {m.group(1): int(m.group(2)) for m in _REF.finditer(value.encode("latin-1", "replace"))}
+
+
+def _is_form(doc: Any, xref: int) -> bool:
+    try:
+        return bool(doc.xref_get_key(xref, "Subtype")[1] == "/Form")
+    except Exception:  # not an object MuPDF can read: it draws nothing
+        return False
+
+
+def drawing_cost(doc: Any, page: Any) -> tuple[int, int]:
+    """(form XObjects drawn, content bytes drawn) of one page, nested forms multiplied out.
+
+    Counted from the content streams before anything is drawn: each ``/Name Do`` of a
+    form counts once plus what that form draws. A form that draws itself, directly or
+    through others, counts as without end. A form without resources of its own uses
+    its caller's (as readers do).
+    """
+    limit = MAX_FORM_DRAWS + 1
+    memo: dict[int, tuple[int, int]] = {}
+
+    def cost(content: bytes, names: dict[bytes, int], stack: frozenset[int]) -> tuple[int, int]:
+        draws, size = 0, len(content)
+        for name, xref in names.items():
+            n = len(re.findall(rb"/" + re.escape(name) + rb"\s*Do(?![A-Za-z])", content))
+            if n == 0 or not _is_form(doc, xref):
+                continue
+            if xref in stack:
+                return limit, MAX_DRAWN_CONTENT_BYTES + 1
+            if xref not in memo:
+                inner = doc.xref_stream(xref) or b""
+                memo[xref] = cost(inner, _names(doc, xref) or names, stack | {xref})
+            sub_draws, sub_size = memo[xref]
+            draws = min(limit, draws + n * (1 + sub_draws))
+            size = min(MAX_DRAWN_CONTENT_BYTES + 1, size + n * sub_size)
+        return draws, size
+
+    names = _names(doc, page.xref)
+    for xref, name, invoker, _ in page.get_xobjects():
+        if invoker == 0:  # inherited page resources are listed here too
+            names.setdefault(name.encode("latin-1", "replace"), xref)
+    return cost(page.read_contents() or b"", names, frozenset())
+
+
+def check_drawing(doc: Any, page: Any, name: str, number: int) -> None:
+    """Refuse a page that asks for more drawing than any document needs (``drawing_cost``)."""
+    draws, size = drawing_cost(doc, page)
+    if draws > MAX_FORM_DRAWS:
+        raise FileUnreadable(
+            f"{name}: page {number} draws over {MAX_FORM_DRAWS:,} form XObjects"
+            f" (nested forms), over the operation limit",
+            f"{name}：第 {number} 页嵌套绘制的表单对象超过 {MAX_FORM_DRAWS:,} 次，超过操作上限",
+        )
+    if size > MAX_DRAWN_CONTENT_BYTES:
+        mb = MAX_DRAWN_CONTENT_BYTES // (1024 * 1024)
+        raise FileUnreadable(
+            f"{name}: page {number} draws over {mb} MB of content, over the operation limit",
+            f"{name}：第 {number} 页绘制内容超过 {mb} MB，超过操作上限",
+        )
+
+
+# --------------------------------------------------------------------------- active content
+
+
+def active_content(doc: Any, data: bytes) -> list[tuple[str, str]]:
+    """What in a PDF does more than show a page: scripts, actions, attachments, a zip inside.
+
+    None of it is run by docpipe (MuPDF does not run scripts); it is reported because a
+    portal upload has no reason to carry it, and a reviewer opening the file in another
+    reader might run it.
+    """
+    found: dict[str, tuple[str, str]] = {}
+    try:
+        if doc.embfile_count():
+            found["/EmbeddedFile"] = _ACTIVE["/EmbeddedFile"]
+        for xref in range(1, min(doc.xref_length(), MAX_OBJECTS_SCANNED)):
+            text = doc.xref_object(xref, compressed=True)
+            for key, words in _ACTIVE.items():
+                if key not in found and re.search(re.escape(key) + r"(?![A-Za-z])", text):
+                    found[key] = words
+    except Exception:  # a broken object is a reading matter, not active content
+        pass
+    notes = list(dict.fromkeys(found.values()))
+    return notes + zip_inside(data)
+
+
+def zip_inside(data: bytes) -> list[tuple[str, str]]:
+    """A note when the bytes are also a zip archive (a polyglot), else nothing.
+
+    Zip readers look for the archive's directory at the end of the file, so a PDF or an
+    image with a zip appended opens as both.
+    """
+    try:
+        both = zipfile.is_zipfile(io.BytesIO(data))
+    except (OSError, ValueError):
+        both = False
+    if not both:
+        return []
+    return [
+        ("a zip archive inside (the file is also a zip)", "内含 zip 压缩包（该文件同时是 zip）")
+    ]

@@ -1,0 +1,252 @@
+"""Hostile PDFs and images: budgets on every decode and render, the rest still read.
+
+Each input is built here; each `check` runs in a child under a memory cap and a
+deadline (hostile_tools.run_docpipe), so a regression fails instead of taking the machine.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import threading
+import time
+import zipfile
+import zlib
+from pathlib import Path
+
+import pytest
+from hostile_tools import (
+    GB,
+    clean_submission,
+    documents_of,
+    finding,
+    no_traceback,
+    png_bytes,
+    run_docpipe,
+    simple_pdf,
+    xobject_bomb_pdf,
+)
+
+from docpipe.contain import run_contained
+from docpipe.errors import FileUnreadable, SubmissionJsonError, TimeBudgetExceeded
+from docpipe.intake import AttachmentFile
+from docpipe.pages import open_pages
+
+OTHERS = ["营业执照.jpg", "法人身份证正面.jpg", "申请书.pdf", "授权委托书.jpg"]
+
+
+def _check_with(
+    tmp_path: Path, name: str | None, data: bytes = b"", **kw: object
+) -> tuple[dict, object]:
+    """``check`` of the clean sample with one file added (``name``), in a bounded child."""
+    sub = clean_submission(tmp_path)
+    if name is not None:
+        (sub / name).write_bytes(data)
+    out = tmp_path / "out"
+    run = run_docpipe("check", str(sub), "--out", str(out), **kw)  # type: ignore[arg-type]
+    no_traceback(run)
+    return run.report(out), run
+
+
+def _others_read(report: dict) -> None:
+    for other in OTHERS:
+        assert documents_of(report, other), f"{other} was not read"
+
+
+# ------------------------------------------------------------------------ PDF bombs
+
+
+def test_xobject_bomb_is_refused_by_its_operation_count(tmp_path: Path) -> None:
+    """10⁹ nested form draws in 3 KB: refused before drawing, named, in seconds."""
+    bomb = xobject_bomb_pdf()
+    assert len(bomb) < 4096
+    report, run = _check_with(tmp_path, "炸弹.pdf", bomb, mem_bytes=4 * GB, seconds=90)
+    assert run.rc == 1  # type: ignore[attr-defined]
+    f = finding(report, "file:炸弹.pdf", "file_unreadable")
+    assert f["severity"] == "error"
+    assert "operation limit" in f["message"] and "操作上限" in f["message"]
+    assert run.seconds < 60  # type: ignore[attr-defined]
+    _others_read(report)
+    status = {a["file"]: a["status"] for a in report["attachments"]}
+    assert status["炸弹.pdf"] == "unreadable"
+
+
+def test_xobject_bomb_past_the_count_is_stopped_by_the_time_budget(tmp_path: Path) -> None:
+    """With the operation limit lifted, the render runs contained and is killed at the budget.
+
+    A warning (a person must read it), not a rejection: a slow file is not a bad file.
+    """
+    env = {"DOCPIPE_MAX_FORM_DRAWS": str(10**12), "DOCPIPE_MAX_DRAWN_MB": str(10**9)}
+    env["DOCPIPE_FILE_SECONDS"] = "3"
+    report, run = _check_with(tmp_path, "炸弹.pdf", xobject_bomb_pdf(), env=env, seconds=90)
+    f = finding(report, "file:炸弹.pdf", "not_found")
+    assert f["severity"] == "warning"
+    assert "time budget" in f["message"] and "时间预算" in f["message"]
+    assert run.seconds < 45  # type: ignore[attr-defined]
+    _others_read(report)
+
+
+def test_stream_bomb_is_refused_by_its_drawn_size() -> None:
+    """100 MB of drawing from a small file: counted in the child, refused before drawing."""
+    from hostile_tools import _pdf
+
+    packer = zlib.compressobj(6)
+    chunk = b"0 0 1 1 re f\n" * 80_000
+    packed = b"".join(packer.compress(chunk) for _ in range(100)) + packer.flush()
+    stream = b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
+    pdf = _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            stream + packed + b"\nendstream",
+        ]
+    )
+    assert len(pdf) < 2 * 1024 * 1024
+    start = time.monotonic()
+    with pytest.raises(FileUnreadable) as err:
+        open_pages(AttachmentFile.from_bytes("s.pdf", pdf))
+    assert time.monotonic() - start < 30
+    assert "operation limit" in err.value.message_en
+
+
+@pytest.mark.parametrize(
+    ("what", "catalog", "word"),
+    [
+        ("javascript", b"/OpenAction << /S /JavaScript /JS (app.alert(1)) >>", "JavaScript"),
+        ("launch", b"/OpenAction << /S /Launch /F (calc.exe) >>", "launch"),
+    ],
+)
+def test_active_pdf_content_is_an_info_finding(
+    tmp_path: Path, what: str, catalog: bytes, word: str
+) -> None:
+    report, _ = _check_with(tmp_path, "a.pdf", simple_pdf(extra_catalog=catalog))
+    f = finding(report, "file:a.pdf", "file_type_not_allowed")
+    assert f["severity"] == "info" and f["rule"] == "FILE-ACTIVE"
+    assert word in f["message"]
+
+
+def test_pdf_zip_polyglot_is_an_info_finding(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("payload.txt", "x")
+    report, _ = _check_with(tmp_path, "p.pdf", simple_pdf() + buf.getvalue())
+    f = finding(report, "file:p.pdf", "file_type_not_allowed")
+    assert f["severity"] == "info" and "zip" in f["message"]
+
+
+def test_a_clean_pdf_has_no_active_content_finding(tmp_path: Path) -> None:
+    report, _ = _check_with(tmp_path, None)
+    assert not [f for f in report["findings"] if f["rule"] == "FILE-ACTIVE"]
+
+
+# ------------------------------------------------------------------------- thin images
+
+
+@pytest.mark.parametrize(("w", "h"), [(100_000, 1), (2000, 8), (1, 50_000)])
+def test_thin_image_is_refused_before_any_enlargement(tmp_path: Path, w: int, h: int) -> None:
+    """The detector enlarges the short side to 736 px: a 100000 × 1 PNG took 22.7 GB."""
+    report, run = _check_with(tmp_path, "thin.png", png_bytes(w, h), mem_bytes=3 * GB)
+    assert run.rc == 1  # type: ignore[attr-defined]
+    f = finding(report, "file:thin.png", "file_unreadable")
+    assert "aspect ratio" in f["message"] and "长宽比" in f["message"]
+    assert run.seconds < 30  # type: ignore[attr-defined]
+    assert run.peak_rss < 2 * GB  # type: ignore[attr-defined]
+    _others_read(report)
+
+
+def test_the_thinnest_allowed_image_is_read_by_the_real_engine_within_bounds(
+    tmp_path: Path,
+) -> None:
+    """16:1 at the OCR size (2000 × 125) is within the limit; the real detector reads it."""
+    sub = tmp_path / "one"
+    sub.mkdir()
+    (sub / "submission.json").write_text('{"application_type": "change_operator"}', "utf-8")
+    (sub / "strip.png").write_bytes(png_bytes(4000, 250))
+    out = tmp_path / "out"
+    run = run_docpipe(
+        "check", str(sub), "--out", str(out),
+        env={"DOCPIPE_OCR_ENGINE": "rapidocr"}, mem_bytes=8 * GB, seconds=120,
+    )  # fmt: skip
+    no_traceback(run)
+    report = run.report(out)
+    status = {a["file"]: a["status"] for a in report["attachments"]}
+    assert status["strip.png"] == "read"
+    codes = {f["code"] for f in report["findings"] if f["field"] == "file:strip.png"}
+    assert codes <= {"low_quality"}  # a blank strip is illegible, not unreadable
+    assert run.peak_rss < 3 * GB
+
+
+# --------------------------------------------------------------------------- budgets
+
+
+def test_spent_file_budget_is_a_warning_on_every_file_not_a_rejection(tmp_path: Path) -> None:
+    """No time at all: each attachment gets a not_found warning, none is called bad."""
+    report, run = _check_with(tmp_path, None, env={"DOCPIPE_FILE_SECONDS": "0"})
+    assert run.rc == 1  # type: ignore[attr-defined]
+    for name in OTHERS:
+        f = finding(report, f"file:{name}", "not_found")
+        assert f["severity"] == "warning" and "时间预算" in f["message"]
+    assert not [f for f in report["findings"] if f["code"] == "file_unreadable"]
+
+
+def test_submission_budget_caps_every_file(tmp_path: Path) -> None:
+    report, _ = _check_with(tmp_path, None, env={"DOCPIPE_SUBMISSION_SECONDS": "0"})
+    assert finding(report, "file:申请书.pdf", "not_found")["severity"] == "warning"
+
+
+# ------------------------------------------------------------------------ containment
+
+
+def _sleep_long() -> None:
+    time.sleep(30)
+
+
+def _allocate(n: int) -> int:
+    return len(bytearray(n))
+
+
+def _crash() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def _refuse() -> None:
+    raise SubmissionJsonError("english words", "中文的话")
+
+
+def test_contained_call_is_killed_at_its_deadline_and_other_threads_run() -> None:
+    """The parent waits without the GIL: a heartbeat thread keeps beating meanwhile."""
+    beats: list[float] = []
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(0.05):
+            beats.append(time.monotonic())
+
+    t = threading.Thread(target=beat, daemon=True)
+    t.start()
+    start = time.monotonic()
+    with pytest.raises(TimeBudgetExceeded):
+        run_contained(_sleep_long, seconds=1.0, what=("x", "x"))
+    took = time.monotonic() - start
+    stop.set()
+    t.join()
+    assert took < 5
+    assert len(beats) >= 10
+
+
+def test_contained_call_over_its_memory_cap_is_unreadable_not_a_crash() -> None:
+    with pytest.raises(FileUnreadable) as err:
+        run_contained(_allocate, 8 * GB, seconds=30, what=("m", "m"), mem_bytes=512 * 1024**2)
+    assert "memory" in err.value.message_en and "内存" in err.value.message_zh
+    assert run_contained(_allocate, 1024, seconds=30, what=("m", "m")) == 1024
+
+
+def test_contained_crash_is_unreadable_and_errors_keep_both_languages() -> None:
+    with pytest.raises(FileUnreadable) as err:
+        run_contained(_crash, seconds=30, what=("c", "c"))
+    assert "signal 11" in err.value.message_en
+    with pytest.raises(SubmissionJsonError) as refused:
+        run_contained(_refuse, seconds=30, what=("r", "r"))
+    assert (refused.value.message_en, refused.value.message_zh) == ("english words", "中文的话")
