@@ -67,6 +67,9 @@ def put(key: str, lines: list[OcrLine], *, disk: bool = True) -> None:
     target = _disk_dir()
     if disk and target is not None:
         payload = json.dumps([ln.model_dump() for ln in lines], ensure_ascii=False)
+        # Pages' text is personal data: folders 0700 (files are 0600, as mkstemp makes them).
+        for folder in (target, target / key[:2]):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         write_text_atomic(target / key[:2] / f"{key}.json", payload)
 
 
