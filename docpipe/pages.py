@@ -101,12 +101,29 @@ class Page:
     layer: OcrPage | None = field(default=None, repr=False)
     #: Active content of the file (scripts, attachments, a zip inside), (English, Chinese).
     active: list[tuple[str, str]] = field(default_factory=list, repr=False)
+    #: The PDF's bytes, for a page rendered only when its pixels are asked for.
+    _pdf: bytes | None = field(default=None, repr=False)
 
     def image(self) -> Image.Image:
         """Return the page as an RGB image of ``width`` × ``height`` pixels.
 
-        The returned image is shared: copy it before drawing on it.
+        A PDF page read from its text layer is rendered at the first call, contained
+        like every MuPDF call (``docpipe.contain``). Raises ``FileUnreadable`` when it
+        cannot be rendered. The returned image is shared: copy it before drawing on it.
         """
+        if self._image is None and self._pdf is not None:
+            from docpipe.pdfread import render_page
+
+            samples = contain.run_contained(
+                render_page,
+                self.file,
+                self._pdf,
+                self.number,
+                self.zoom,
+                seconds=FILE_SECONDS,
+                what=(f"{self.file}: page {self.number}", f"{self.file}：第 {self.number} 页"),
+            )
+            self._image = Image.frombytes("RGB", (self.width, self.height), samples)
         if self._image is None:
             raise FileUnreadable(f"{self.file}: page has no content", f"{self.file}：页面无内容")
         return self._image
@@ -269,9 +286,12 @@ def _open_pdf(name: str, data: bytes, deadline: float) -> list[Page]:
             height=p.height,
             source="pdf",
             zoom=p.zoom,
-            _image=Image.frombytes("RGB", (p.width, p.height), p.samples),
+            _image=None
+            if p.samples is None
+            else Image.frombytes("RGB", (p.width, p.height), p.samples),
             layer=p.layer,
             active=got.active,
+            _pdf=data if p.samples is None else None,
         )
         for p in got.pages
     ]

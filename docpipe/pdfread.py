@@ -54,13 +54,17 @@ _ACTIVE = {
 
 @dataclass
 class PdfPageData:
-    """One page as the child read it: its rendering (RGB bytes) and its text layer."""
+    """One page as the child read it: its text layer, or its rendering (RGB bytes).
+
+    A page read from its text layer is not rendered here: nothing reads its pixels
+    unless the report shows it, and then it is rendered alone (``render_page``).
+    """
 
     number: int
     width: int
     height: int
     zoom: float
-    samples: bytes = field(repr=False)
+    samples: bytes | None = field(repr=False)
     layer: OcrPage | None
 
 
@@ -141,22 +145,32 @@ def _render(name: str, page: Any, zoom: float, box: Any) -> PdfPageData:
         layer = read_layer(
             page, width=box.width, height=box.height, zoom=zoom, where=f"{name} p{number}"
         )
-        pix = page.get_pixmap(
-            matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csRGB, alpha=False
-        )
+        samples = None if layer is not None else _pixels(page, zoom)
     except Exception as exc:  # MuPDF raises several unrelated types; cause kept below
         raise FileUnreadable(
             f"{name}: page {number} cannot be rendered ({type(exc).__name__}: {exc})",
             f"{name}：第 {number} 页无法渲染",
         ) from exc
     return PdfPageData(
-        number=number,
-        width=pix.width,
-        height=pix.height,
-        zoom=zoom,
-        samples=bytes(pix.samples),
-        layer=layer,
+        number=number, width=box.width, height=box.height, zoom=zoom, samples=samples, layer=layer
     )
+
+
+def _pixels(page: Any, zoom: float) -> bytes:
+    pix = page.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), colorspace=pymupdf.csRGB, alpha=False)
+    return bytes(pix.samples)
+
+
+def render_page(name: str, data: bytes, number: int, zoom: float) -> bytes:
+    """RGB bytes of one page of a PDF already checked by ``read_pdf`` (run it contained)."""
+    try:
+        with pymupdf.open(stream=data, filetype="pdf") as doc:
+            return _pixels(doc.load_page(number - 1), zoom)
+    except Exception as exc:  # MuPDF raises several unrelated types; cause kept below
+        raise FileUnreadable(
+            f"{name}: page {number} cannot be rendered ({type(exc).__name__}: {exc})",
+            f"{name}：第 {number} 页无法渲染",
+        ) from exc
 
 
 # ------------------------------------------------------------------------ the work asked for
