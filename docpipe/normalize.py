@@ -17,6 +17,8 @@ from datetime import date
 from functools import cache
 from typing import Any
 
+from docpipe import datemath
+
 LONG_TERM = "长期"
 
 # Words a card back or a license uses for "no end date". 长期有效 appears on some
@@ -161,6 +163,41 @@ def parse_date(s: str | None) -> date | None:
     return None
 
 
+# Years a filed date may carry (CONTRACT §1 dates; DATE-FORMAT): no card, license or
+# review of this portal is dated before 1900 or after 2199. A date outside is a typo
+# (9999-12-31 for "no end", 0001-01-01 for "unknown"), reported, never computed with.
+FILED_YEAR_MIN = 1900
+FILED_YEAR_MAX = 2199
+
+
+def in_filed_range(d: date) -> bool:
+    """Tell whether a date's year is one a filed date may carry (1900-2199).
+
+    >>> in_filed_range(date(1900, 1, 1)), in_filed_range(date(2199, 12, 31))
+    (True, True)
+    >>> in_filed_range(date(1899, 12, 31)), in_filed_range(date(9999, 12, 31))
+    (False, False)
+    """
+    return FILED_YEAR_MIN <= d.year <= FILED_YEAR_MAX
+
+
+def parse_filed_date(s: str | None) -> date | None:
+    """Read a filed date as ``parse_date`` does; ``None`` also when its year is out of range.
+
+    Rules that compute with filed dates use this, so a date DATE-FORMAT refuses is
+    skipped by them as quietly as one that is no date at all.
+
+    >>> parse_filed_date("2035-03-02")
+    datetime.date(2035, 3, 2)
+    >>> parse_filed_date("9999-12-31") is None, parse_filed_date("0001-01-01") is None
+    (True, True)
+    >>> parse_filed_date("长期") is None
+    True
+    """
+    d = parse_date(s)
+    return d if d is not None and in_filed_range(d) else None
+
+
 def norm_date(s: str | None) -> str | None:
     """Return a date as ISO text, ``长期`` for any long-term wording, else ``None``.
 
@@ -181,7 +218,9 @@ def add_years(d: date, n: int) -> date:
     """Return the same month and day ``n`` years later (29 Feb → 28 Feb in a common year).
 
     RULES.md accepts 28 Feb or 1 Mar for a 29 Feb start; this returns 28 Feb, and rules
-    that compare against it accept the next day as well (see ``year_ends``).
+    that compare against it accept the next day as well (see ``year_ends``). Past year
+    9999 (or before year 1) it saturates at ``date.max`` (``date.min``):
+    ``docpipe.datemath.add_years``.
 
     >>> add_years(date(2015, 3, 2), 20)
     datetime.date(2035, 3, 2)
@@ -189,12 +228,10 @@ def add_years(d: date, n: int) -> date:
     datetime.date(2026, 2, 28)
     >>> add_years(date(2016, 2, 29), 4)
     datetime.date(2020, 2, 29)
+    >>> add_years(date(9940, 1, 1), 60)  # past 9999: saturates, never raises
+    datetime.date(9999, 12, 31)
     """
-    try:
-        return d.replace(year=d.year + n)
-    except ValueError:
-        # Only 29 Feb has no twin in a common year.
-        return d.replace(year=d.year + n, day=28)
+    return datemath.add_years(d, n)
 
 
 def year_ends(d: date, n: int) -> tuple[date, ...]:

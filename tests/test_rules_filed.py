@@ -304,8 +304,19 @@ def test_unit_category_c_for_a_trading_company_is_policy_warning() -> None:
         ("enterprise__established_date", "2011.07.21"),
         ("operators__0__birth_date", None),
         ("enterprise__license_issue_date", ""),
+        ("enterprise__established_date", "1900-01-01"),
+        ("legal_person__id_valid_to", "2199-12-31"),
     ],
-    ids=["term-long", "term-unlimited", "id-long", "dotted", "missing", "empty"],
+    ids=[
+        "term-long",
+        "term-unlimited",
+        "id-long",
+        "dotted",
+        "missing",
+        "empty",
+        "first-year",
+        "last-year",
+    ],
 )
 def test_date_format_accepted(path: str, value: str | None) -> None:
     assert run(with_values(valid_data(), **{path: value}), "DATE-FORMAT") == []
@@ -321,6 +332,10 @@ def test_date_format_accepted(path: str, value: str | None) -> None:
         ("legal_person__id_valid_from", "legal_person.id_valid_from", "2015-3"),
         ("operators__0__id_valid_to", "operators[0].id_valid_to", "永远"),
         ("operators__1__birth_date", "operators[1].birth_date", "2001-02-30"),
+        ("operators__0__id_valid_to", "operators[0].id_valid_to", "9999-12-31"),
+        ("enterprise__established_date", "enterprise.established_date", "0001-01-01"),
+        ("reference_date", "reference_date", "1899-12-31"),
+        ("enterprise__business_term_to", "enterprise.business_term_to", "2200-01-01"),
     ],
     ids=[
         "reference",
@@ -330,6 +345,10 @@ def test_date_format_accepted(path: str, value: str | None) -> None:
         "from-partial",
         "to-word",
         "birth-30feb",
+        "to-year-9999",
+        "established-year-1",
+        "reference-1899",
+        "term-2200",
     ],
 )
 def test_date_format_refused(path: str, field: str, value: str) -> None:

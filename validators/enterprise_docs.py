@@ -26,8 +26,18 @@ from datetime import date
 
 from docpipe.compare import Check, Outcome, evidence, is_doubtful, judge, outcome
 from docpipe.models import Code, DocKind, Document, Enterprise, Severity
-from docpipe.normalize import LONG_TERM, is_long_term, norm_id, norm_text, parse_date, year_ends
+from docpipe.normalize import (
+    LONG_TERM,
+    is_long_term,
+    norm_id,
+    norm_text,
+    parse_date,
+    parse_filed_date,
+    year_ends,
+)
 from docpipe.rules import Hit, RuleContext, rule
+from validators.dates import as_of
+from validators.submission import filed_text
 
 LICENSE_ZH, LICENSE_EN = "营业执照", "the business license"
 TERM_FIELD = "enterprise.business_term_to"
@@ -170,7 +180,10 @@ ADDRESS = _Field("enterprise.registered_address", "address", "注册地址", "re
 
 
 def _check(f: _Field, filed: str | None, doc: Document) -> Check:
-    return Check(f.path, filed, doc, f.doc_field, f.zh, f.en, LICENSE_ZH, LICENSE_EN, f.how)
+    # A blank filed value is absent (SUBMISSION-REQUIRED's), not a value that differs.
+    return Check(
+        f.path, filed_text(filed), doc, f.doc_field, f.zh, f.en, LICENSE_ZH, LICENSE_EN, f.how
+    )
 
 
 def _compare(
@@ -263,9 +276,11 @@ def _read_date(ctx: RuleContext, name: str) -> date | None:
 
 
 def _date_order(ctx: RuleContext, ent: Enterprise) -> Iterator[Hit]:
-    est = parse_date(ent.established_date) or _read_date(ctx, "established_date")
-    issue = parse_date(ent.license_issue_date) or _read_date(ctx, "issue_date")
-    ref = ctx.reference_date
+    # A filed date DATE-FORMAT refuses (no date, a year outside 1900-2199) gives way to
+    # the license's, as one that does not parse does.
+    est = parse_filed_date(ent.established_date) or _read_date(ctx, "established_date")
+    issue = parse_filed_date(ent.license_issue_date) or _read_date(ctx, "issue_date")
+    ref = as_of(ctx)  # None: DATE-FORMAT reports the reference date
     zh: list[str] = []
     en: list[str] = []
     if est is not None and issue is not None and est > issue:
@@ -273,14 +288,14 @@ def _date_order(ctx: RuleContext, ent: Enterprise) -> Iterator[Hit]:
         en.append(f"the date of establishment {est} is after the issue date {issue}")
     late = issue or est  # without an issue date, the establishment must not be late
     f = ISSUE if issue else ESTABLISHED
-    if late is not None and late > ref:
+    if late is not None and ref is not None and late > ref:
         zh.append(f"{f.zh[:4]} {late} 晚于审核基准日 {ref}")
         en.append(f"the {f.en.removesuffix(' (seal)')} {late} is after the reference date {ref}")
     if zh:
         yield Hit(
             field=f.path,
             filed=ent.license_issue_date if issue else ent.established_date,
-            found=(issue or est or ref).isoformat(),
+            found=(issue or est or ctx.reference_date).isoformat(),
             code=Code.inconsistent,
             message=f"{'；'.join(zh)} / {'; '.join(en)}",
         )
@@ -302,7 +317,8 @@ def _value(doc: Document, name: str) -> str | None:
 
 def _long_term_ends(ent: Enterprise, doc: Document) -> list[date]:
     """Every accepted "issue date + 60 years": from the filed issue date and the read one."""
-    starts = {parse_date(ent.license_issue_date), parse_date(_value(doc, "issue_date"))}
+    # year_ends saturates (a read 9940 gives 9999-12-31), so no start makes it raise.
+    starts = {parse_filed_date(ent.license_issue_date), parse_date(_value(doc, "issue_date"))}
     return sorted(e for s in starts if s is not None for e in year_ends(s, LONG_TERM_YEARS))
 
 
@@ -319,7 +335,7 @@ def _term_against(ctx: RuleContext, ent: Enterprise, doc: Document) -> Hit | Non
     if is_long_term(filed):
         return None  # as printed; the manual's date is a "may" (可填写)
     ends = _long_term_ends(ent, doc)
-    if parse_date(filed) in ends:
+    if parse_filed_date(filed) in ends:
         return None
     # A 长期 that may be a misread date is a doubt, reported as such (judge); a weak
     # character elsewhere in the line does not make 长期 a date (verify seed 9700
@@ -375,7 +391,7 @@ def business_term(ctx: RuleContext) -> Iterator[Hit]:
     日期60年后日期"); otherwise an ``inconsistent`` warning. A filed 长期 is accepted.
     """
     ent = _ent(ctx)
-    if not ent.business_term_to:
+    if filed_text(ent.business_term_to) is None:
         return
     if hit := best(_term_against(ctx, ent, doc) for doc in _licenses(ctx)):
         yield hit
@@ -390,7 +406,9 @@ def business_term_expired(ctx: RuleContext) -> Iterator[Hit]:
     (ENT-TERM already asks a person to look); a long-term license never expires.
     """
     ent = _ent(ctx)
-    ref = ctx.reference_date
+    ref = as_of(ctx)
+    if ref is None:
+        return  # DATE-FORMAT reports the reference date
     read: list[tuple[Document, date]] = []
     for doc in _licenses(ctx):
         fv = doc.fields.get("business_term_to")
@@ -403,7 +421,7 @@ def business_term_expired(ctx: RuleContext) -> Iterator[Hit]:
                 return
             if not is_doubtful(fv):
                 read.append((doc, end))
-    filed_end = parse_date(ent.business_term_to)
+    filed_end = parse_filed_date(ent.business_term_to)
     if read:
         doc, end = read[0]
         ev = evidence(doc, doc.fields.get("business_term_to"))

@@ -29,6 +29,8 @@ from docpipe.compare import Check, Outcome, evidence, is_doubtful, judge, norm_v
 from docpipe.models import Code, Document, Person, Severity, Submission
 from docpipe.normalize import edit_distance, norm_id, norm_text, parse_date
 from docpipe.rules import Hit, RuleContext, rule
+from validators.dates import as_of
+from validators.submission import filed_text
 
 _FORM_ZH, _FORM_EN = "申请书", "the application form"
 _LETTER_ZH, _LETTER_EN = "授权委托书", "the authorization letter"
@@ -42,11 +44,19 @@ def _enterprise_fields(
     Each: filed path, filed value, document field, how compared, Chinese and English name.
     """
     ent = sub.enterprise
+    # A blank filed value is absent (SUBMISSION-REQUIRED's), not one that differs.
     return (
-        ("enterprise.name", ent.name, "enterprise_name", "text", "企业名称", "enterprise name"),
+        (
+            "enterprise.name",
+            filed_text(ent.name),
+            "enterprise_name",
+            "text",
+            "企业名称",
+            "enterprise name",
+        ),
         (
             "enterprise.credit_code",
-            ent.credit_code,
+            filed_text(ent.credit_code),
             "credit_code",
             "id",
             "统一社会信用代码",
@@ -135,7 +145,7 @@ def operator_for_form(sub: Submission, form: Document, taken: set[int]) -> int |
 
 def _person_checks(form: Document, path: str, op: Person) -> Iterator[Hit]:
     for doc_field, attr, how, zh, en in _PERSON_FIELDS:
-        filed = getattr(op, attr)
+        filed = filed_text(getattr(op, attr))
         check = Check(f"{path}.{attr}", filed, form, doc_field, zh, en, _FORM_ZH, _FORM_EN, how)
         hit = judge(check, equal=_EQUAL.get(attr))
         if hit is not None:
@@ -183,7 +193,7 @@ def form_match(ctx: RuleContext) -> Iterator[Hit]:
             )
         check = Check(
             "application_type",
-            sub.application_type,
+            filed_text(sub.application_type),
             form,
             "application_type",
             "申请业务",
@@ -241,10 +251,10 @@ def form_signed(ctx: RuleContext) -> Iterator[Hit]:
                     f"({form.file}) carries no sign date that could be read"
                 ),
             )
-        elif day > ctx.reference_date:
+        elif (ref := as_of(ctx)) is not None and day > ref:
             yield Hit(
                 field=field,
-                filed=ctx.reference_date.isoformat(),
+                filed=ref.isoformat(),
                 found=day.isoformat(),
                 evidence=evidence(form, fv),
                 message=(

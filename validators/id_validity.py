@@ -9,10 +9,19 @@ expired passport is as expired as an expired card. All three report on
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import date
 
-from docpipe.normalize import LONG_TERM, add_years, age_on, is_long_term, parse_date, year_ends
+from docpipe.datemath import add_days
+from docpipe.normalize import (
+    LONG_TERM,
+    add_years,
+    age_on,
+    is_long_term,
+    parse_filed_date,
+    year_ends,
+)
 from docpipe.rules import Hit, RuleContext, rule
+from validators.dates import as_of
 from validators.identity import filed_numbers, is_resident_card
 
 EXPIRING_DAYS = 30
@@ -39,7 +48,7 @@ def birthday(birth: date, years: int) -> date:
     """Return the day one turns ``years`` old (1 Mar for a 29 Feb child in a common year)."""
     day = add_years(birth, years)
     if (birth.month, birth.day) == (2, 29) and day.day == 28:
-        return day + timedelta(days=1)
+        return add_days(day, 1)
     return day
 
 
@@ -79,16 +88,16 @@ def id_validity_term(ctx: RuleContext) -> Iterator[Hit]:
     """
     for n in filed_numbers(ctx):
         birth = n.birth
-        start = parse_date(n.person.id_valid_from)
+        start = parse_filed_date(n.person.id_valid_from)
         valid_to = n.person.id_valid_to
         if not n.check_ok or birth is None or start is None or valid_to is None:
             continue
         if not is_resident_card(n.person.id_type) or birth > start:
             continue
-        end = parse_date(valid_to)
+        end = parse_filed_date(valid_to)
         long_term = is_long_term(valid_to)
         if end is None and not long_term:
-            continue  # DATE-FORMAT reports it
+            continue  # DATE-FORMAT reports it (no date, or a year out of range)
         terms = accepted_terms(birth, start)
         if any(
             (term is None and long_term)
@@ -111,11 +120,14 @@ def id_validity_term(ctx: RuleContext) -> Iterator[Hit]:
 
 
 def _valid_to_dates(ctx: RuleContext) -> Iterator[tuple[str, str, date]]:
-    """``(path, filed, date)`` of every dated validity end, whatever the ID type."""
+    """``(path, filed, date)`` of every dated validity end, whatever the ID type.
+
+    An end DATE-FORMAT refuses (no date, a year outside 1900-2199) is left to it.
+    """
     if ctx.submission is None:
         return
     for path, person in ctx.submission.persons():
-        end = parse_date(person.id_valid_to)
+        end = parse_filed_date(person.id_valid_to)
         if person.id_valid_to is not None and end is not None:
             yield path, person.id_valid_to, end
 
@@ -126,14 +138,17 @@ def id_expired(ctx: RuleContext) -> Iterator[Hit]:
 
     The validity end is before the reference date. 长期 never expires.
     """
+    ref = as_of(ctx)
+    if ref is None:
+        return  # DATE-FORMAT reports the reference date
     for path, filed, end in _valid_to_dates(ctx):
-        if end < ctx.reference_date:
+        if end < ref:
             yield Hit(
                 field=f"{path}.id_valid_to",
                 filed=filed,
                 message=(
-                    f"证件已于{end}过期（审核日期{ctx.reference_date}） / "
-                    f"ID document expired on {end} (reference date {ctx.reference_date})"
+                    f"证件已于{end}过期（审核日期{ref}） / "
+                    f"ID document expired on {end} (reference date {ref})"
                 ),
             )
 
@@ -144,10 +159,14 @@ def id_expiring(ctx: RuleContext) -> Iterator[Hit]:
 
     The validity end is on the reference date or within 30 days after it.
     """
-    limit = ctx.reference_date + timedelta(days=EXPIRING_DAYS)
+    ref = as_of(ctx)
+    if ref is None:
+        return  # DATE-FORMAT reports the reference date
+    # Saturating, so that no reference date can make the window overflow.
+    limit = add_days(ref, EXPIRING_DAYS)
     for path, filed, end in _valid_to_dates(ctx):
-        if ctx.reference_date <= end <= limit:
-            days = (end - ctx.reference_date).days
+        if ref <= end <= limit:
+            days = (end - ref).days
             yield Hit(
                 field=f"{path}.id_valid_to",
                 filed=filed,

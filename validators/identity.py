@@ -29,8 +29,9 @@ from stdnum.exceptions import (
 
 from docpipe.checkdigits import id_check_char
 from docpipe.models import Code, Person
-from docpipe.normalize import norm_id, norm_text, parse_date
+from docpipe.normalize import norm_id, norm_text, parse_date, parse_filed_date
 from docpipe.rules import Hit, RuleContext, rule
+from validators.dates import as_of
 
 # Region prefixes of GB 11643 numbers; 81/82/83 are 港澳台 residence permits.
 REGION_PREFIXES = frozenset(
@@ -192,7 +193,8 @@ def id_birth(ctx: RuleContext) -> Iterator[Hit]:
             continue
         birth = n.birth
         field = f"{n.path}.id_number"
-        valid_from = parse_date(n.person.id_valid_from)
+        # A filed date DATE-FORMAT refuses (year outside 1900-2199) is not compared.
+        valid_from = parse_filed_date(n.person.id_valid_from)
         if birth is None:
             yield Hit(
                 field=field,
@@ -203,7 +205,7 @@ def id_birth(ctx: RuleContext) -> Iterator[Hit]:
                     f'characters 7-14 "{n.number[6:14]}" of the ID number are not a date'
                 ),
             )
-        elif birth > ctx.reference_date:
+        elif (ref := as_of(ctx)) is not None and birth > ref:
             yield Hit(
                 field=field,
                 filed=n.raw,
@@ -224,7 +226,7 @@ def id_birth(ctx: RuleContext) -> Iterator[Hit]:
                 ),
             )
         elif n.check_ok:
-            filed_birth = parse_date(n.person.birth_date)
+            filed_birth = parse_filed_date(n.person.birth_date)
             if filed_birth is not None and filed_birth != birth:
                 yield Hit(
                     field=f"{n.path}.birth_date",
