@@ -34,7 +34,7 @@ from docpipe.models import (
     Report,
     Verdict,
 )
-from docpipe.normalize import parse_date
+from docpipe.normalize import parse_filed_date
 from docpipe.ocr import get_engine
 from docpipe.pages import Page, open_pages
 from docpipe.privacy import mask_text
@@ -75,8 +75,9 @@ def stage_intake(rv: Review) -> None:
     rv.intake = load_submission(rv.path)
     rv.file_errors.update(rv.intake.file_errors)
     filed = rv.intake.submission.reference_date if rv.intake.submission else None
-    parsed = parse_date(filed) if filed else None
-    # An unparseable reference date is flagged by DATE-FORMAT; the review goes on as of today.
+    parsed = parse_filed_date(filed) if filed else None
+    # An unparseable or out-of-range (1900-2199) reference date is flagged by DATE-FORMAT;
+    # the review goes on as of today.
     rv.reference_date = rv.reference_date_override or parsed or date.today()
 
 
