@@ -36,6 +36,7 @@ import logging
 import multiprocessing
 import os
 import re
+import stat
 import sys
 import time
 import unicodedata
@@ -51,8 +52,26 @@ from typing import Any
 import jinja2
 
 from docpipe import pipeline
+from docpipe.archive import (
+    MAX_ZIP_ENTRIES,
+    ZIP_ERRORS,
+    decode_zip_name,
+    is_folder_entry,
+    submission_folder,
+    unsafe_reason,
+)
 from docpipe.atomic import remove_stale_temps, write_text_atomic
 from docpipe.errors import DocpipeError, InputError
+from docpipe.intake import (
+    HASH_CONTENT_MAX_BYTES,
+    MAX_SUBMISSION_JSON_BYTES,
+    SUBMISSION_JSON,
+    open_regular,
+    parse_submission,
+    printable_name,
+    submission_id_of,
+    walk_folder,
+)
 from docpipe.models import Finding, Report, Severity
 from docpipe.privacy import install_log_masking, mask_text
 from docpipe.report import write_report
@@ -64,17 +83,20 @@ REPORT = "report.json"
 DELAY_ENV = "DOCPIPE_SCAN_DELAY"
 _RESERVED = {"index.html", "summary.json"}
 _UNSAFE = re.compile(r"[^\w.\-]+")
-_USABLE_ID = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,120}$")
 _SEVERITY_RANK = {Severity.error: 0, Severity.warning: 1, Severity.info: 2}
 
 
 @dataclass(frozen=True)
 class Item:
-    """One submission found under ROOT: where it is, its key in OUT, its content hash."""
+    """One submission found under ROOT: where it is, its key in OUT, its content hash.
+
+    ``error`` is set when planning it failed: it is not reviewed and is listed as failed.
+    """
 
     source: Path
     key: str
     sha256: str
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,21 +143,30 @@ def find_submissions(root: Path, exclude: Path | None = None) -> list[Path]:
         raise InputError(f"cannot read {root}: {exc.strerror}", f"无法读取 {root}") from exc
     skip = exclude.resolve() if exclude is not None else None
     found: list[Path] = []
-
-    def _warn(exc: OSError) -> None:
-        log.warning("skipped unreadable %s: %s", exc.filename, exc.strerror)
-
-    for dirpath, dirnames, filenames in os.walk(root, onerror=_warn):
-        here = Path(dirpath)
+    # Iterative, not os.walk: a deep tree must not end the scan with a RecursionError.
+    stack = [root]
+    while stack:
+        here = stack.pop()
         if skip is not None and here.resolve() == skip:
-            dirnames[:] = []
             continue
-        if "submission.json" in filenames:
-            found.append(here)
-            dirnames[:] = []  # a submission's subfolders are its own business
+        try:
+            with os.scandir(here) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            log.warning("skipped unreadable %s: %s", printable_name(str(here)), exc.strerror)
             continue
-        dirnames.sort()
-        found.extend(here / f for f in filenames if f.lower().endswith(".zip"))
+        if any(e.name == SUBMISSION_JSON for e in entries):
+            found.append(here)  # a submission's subfolders are its own business
+            continue
+        for e in entries:
+            try:
+                is_dir, is_link = e.is_dir(), e.is_symlink()
+            except OSError:
+                is_dir, is_link = False, False
+            if is_dir and not is_link:  # as os.walk: a linked folder is not descended
+                stack.append(Path(e.path))
+            elif not is_dir and e.name.lower().endswith(".zip"):
+                found.append(Path(e.path))
     return sorted(found, key=lambda p: p.as_posix())
 
 
@@ -154,53 +185,109 @@ def sanitize_key(name: str) -> str:
 
 
 def declared_id(path: Path) -> str:
-    """Return the submission's own id: its ``submission_id`` if usable, else its name."""
+    """Return the submission's own id: its ``submission_id`` if usable, else its name.
+
+    Read as intake reads it (the same ``submission.json``, the same parser and the same
+    rule for a usable id), but only as a hint: whatever the file is (a FIFO, a link, a
+    10,000-level nesting, junk), the answer is the name.
+    """
+    fallback = path.stem if path.suffix.lower() == ".zip" and not path.is_dir() else path.name
     try:
-        if path.is_dir():
-            raw = (path / "submission.json").read_bytes()
-        else:
-            with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if n.rsplit("/", 1)[-1] == "submission.json"]
-                info = zf.getinfo(min(names, key=lambda n: n.count("/"))) if names else None
-                # The id is a hint for the folder name; a huge member is not worth reading.
-                raw = zf.read(info) if info is not None and info.file_size < 1 << 20 else b""
-        sid = json.loads(raw).get("submission_id") if raw else None
-    except (OSError, ValueError, zipfile.BadZipFile, AttributeError) as exc:
-        log.debug("no submission_id from %s: %s", path, exc)
-        sid = None
-    # Same rule as intake: an id that cannot name a folder falls back to the file name.
-    if isinstance(sid, str) and _USABLE_ID.match(sid.strip()) and not sid.strip().startswith("."):
-        return sid.strip()
-    return path.stem if path.is_file() else path.name
+        raw = _submission_json_of(path)
+        submission = parse_submission(raw) if raw is not None else None
+    except (DocpipeError, *ZIP_ERRORS) as exc:
+        log.debug("no submission_id from %s: %s", printable_name(str(path)), type(exc).__name__)
+        submission = None
+    return submission_id_of(submission, fallback)
+
+
+def _submission_json_of(path: Path) -> bytes | None:
+    """The bytes of the submission.json intake would read, or None; never blocks."""
+    st = os.stat(path)  # the submission itself may be a link (as for ``check``)
+    if stat.S_ISDIR(st.st_mode):
+        # lstat + open_regular: never a link, a FIFO or a device (it would never end).
+        json_st = os.lstat(path / SUBMISSION_JSON)
+        if not stat.S_ISREG(json_st.st_mode) or json_st.st_size > MAX_SUBMISSION_JSON_BYTES:
+            return None
+        with open_regular(path / SUBMISSION_JSON, SUBMISSION_JSON) as fh:
+            return fh.read(MAX_SUBMISSION_JSON_BYTES + 1)
+    if not stat.S_ISREG(st.st_mode):
+        return None
+    with open_regular(path, path.name, follow=True) as fh, zipfile.ZipFile(fh) as zf:
+        infos = [i for i in zf.infolist() if not is_folder_entry(i)]
+        if len(infos) > MAX_ZIP_ENTRIES:
+            return None
+        named = [(decode_zip_name(i), i) for i in infos]
+        # The same member intake takes: the shallowest safe submission.json.
+        folder = "/".join(submission_folder(named))
+        wanted = f"{folder}/{SUBMISSION_JSON}" if folder else SUBMISSION_JSON
+        for name, info in named:
+            clean = "/".join(p for p in name.split("/") if p not in ("", "."))
+            if clean == wanted and unsafe_reason(name, info) is None:
+                if info.file_size > MAX_SUBMISSION_JSON_BYTES:
+                    return None
+                with zf.open(info) as member:
+                    return member.read(MAX_SUBMISSION_JSON_BYTES + 1)
+    return None
 
 
 def content_sha256(path: Path, exclude: Path | None = None) -> str:
-    """Hash of a submission's content (see the module docstring)."""
+    """Hash of a submission's content (see the module docstring); never blocks, never follows.
+
+    Every entry is taken by ``lstat``: a link is hashed by its target's name (never
+    followed out of the submission), a FIFO or device by its type (never opened), a
+    regular file up to ``HASH_CONTENT_MAX_BYTES`` by its bytes, a larger one by its size
+    and modification time. Streaming a 2 GB file costs seconds per scan (a sparse file
+    can claim terabytes), and such a file is refused as too large without being
+    decoded, so its bytes cannot change the report: a new size or mtime is enough to
+    notice that it was replaced.
+    """
     digest = hashlib.sha256()
-    if path.is_file():
-        with path.open("rb") as fh:
-            return hashlib.file_digest(fh, "sha256").hexdigest()
-    skip = exclude.resolve() if exclude is not None else None
-    files: list[tuple[str, Path]] = []
-    for dirpath, dirnames, filenames in os.walk(path):
-        if skip is not None and Path(dirpath).resolve() == skip:
-            dirnames[:] = []
-            continue
-        files.extend(
-            (Path(dirpath, f).relative_to(path).as_posix(), Path(dirpath, f)) for f in filenames
-        )
-    for rel, file in sorted(files):
-        try:
-            data = file.read_bytes()
-        except OSError as exc:  # the review reports it; the hash only needs to be stable
-            data = f"unreadable:{exc.errno}".encode()
-        digest.update(f"{rel}\0{len(data)}\0".encode())
-        digest.update(data)
+    st = os.stat(path)  # the submission itself may be a link (as for ``check``)
+    if not stat.S_ISDIR(st.st_mode):
+        if stat.S_ISREG(st.st_mode) and st.st_size <= HASH_CONTENT_MAX_BYTES:
+            with contextlib.suppress(DocpipeError), open_regular(path, "", follow=True) as fh:
+                return hashlib.file_digest(fh, "sha256").hexdigest()  # a zip: its bytes
+        _hash_file(digest, path, st, follow=True)
+        return digest.hexdigest()
+    listed = sorted(walk_folder(path, exclude=exclude), key=lambda e: e.rel)
+    for entry in listed:
+        digest.update(os.fsencode(entry.rel) + b"\0")
+        if entry.st is None or entry.problem is not None:
+            digest.update(b"problem\0")
+        else:
+            _hash_file(digest, entry.path, entry.st, follow=False)
     return digest.hexdigest()
 
 
+def _hash_file(digest: Any, path: Path, st: os.stat_result, *, follow: bool) -> None:
+    mode = st.st_mode
+    if stat.S_ISLNK(mode):
+        try:
+            digest.update(b"link\0" + os.fsencode(os.readlink(path)) + b"\0")
+        except OSError as exc:
+            digest.update(f"link-unreadable:{exc.errno}\0".encode())
+    elif not stat.S_ISREG(mode):
+        digest.update(f"special:{stat.S_IFMT(mode):o}\0".encode())
+    elif st.st_size > HASH_CONTENT_MAX_BYTES:
+        digest.update(f"large:{st.st_size}:{st.st_mtime_ns}\0".encode())
+    else:
+        try:
+            with open_regular(path, path.name, follow=follow) as fh:
+                data = fh.read(HASH_CONTENT_MAX_BYTES + 1)
+        except DocpipeError as exc:  # the review reports it; the hash only needs to be stable
+            digest.update(f"unreadable:{exc.message_en}\0".encode("utf-8", "backslashreplace"))
+            return
+        digest.update(f"{len(data)}\0".encode())
+        digest.update(data)
+
+
 def plan(root: Path, out: Path) -> list[Item]:
-    """Find the submissions and give each a unique key, deterministic by sorted path."""
+    """Find the submissions and give each a unique key, deterministic by sorted path.
+
+    One submission that cannot be planned (its content cannot be hashed) becomes an
+    ``Item`` with ``error`` set, listed as failed; it never ends the scan.
+    """
     items: list[Item] = []
     taken: set[str] = set()
     for src in find_submissions(root, exclude=out):
@@ -210,7 +297,12 @@ def plan(root: Path, out: Path) -> list[Item]:
             n += 1
             key = f"{base}-{n}"
         taken.add(key.casefold())
-        items.append(Item(source=src.resolve(), key=key, sha256=content_sha256(src, out)))
+        try:
+            items.append(Item(source=src.resolve(), key=key, sha256=content_sha256(src, out)))
+        except Exception as exc:  # one submission's failure is its own failed line
+            log.error("%s: cannot be planned: %s", key, mask_text(f"{type(exc).__name__}: {exc}"))
+            error = printable_name(mask_text(f"cannot be planned: {type(exc).__name__}: {exc}"))
+            items.append(Item(source=src.absolute(), key=key, sha256="", error=error))
     return items
 
 
@@ -231,28 +323,35 @@ def is_finished(item: Item, out: Path) -> bool:
 def process_one(
     item: Item, out: Path, reference_date: date | None = None, engine: str | None = None
 ) -> Outcome:
-    """Review one submission into ``out/<key>/``; never raises for a bad submission."""
+    """Review one submission into ``out/<key>/``; never raises for a bad submission.
+
+    Whatever fails (intake, a stage, writing the report), the result is this
+    submission's ``Outcome`` with ``error``: the scan goes on with the others.
+    """
     folder = out / item.key
-    folder.mkdir(parents=True, exist_ok=True)
-    # Drop the old report before the new marker: a kill in between must not leave an
-    # old report looking like the result of the new content.
-    (folder / REPORT).unlink(missing_ok=True)
-    marker = {"source": str(item.source), "sha256": item.sha256}
-    write_text_atomic(folder / MARKER, json.dumps(marker, ensure_ascii=False, indent=2) + "\n")
-    delay = float(os.environ.get(DELAY_ENV) or 0)
-    if delay > 0:
-        time.sleep(delay)
     try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # Drop the old report before the new marker: a kill in between must not leave an
+        # old report looking like the result of the new content.
+        (folder / REPORT).unlink(missing_ok=True)
+        marker = {"source": printable_name(str(item.source)), "sha256": item.sha256}
+        write_text_atomic(folder / MARKER, json.dumps(marker, ensure_ascii=False, indent=2) + "\n")
+        delay = float(os.environ.get(DELAY_ENV) or 0)
+        if delay > 0:
+            time.sleep(delay)
         state = pipeline.run(item.source, reference_date=reference_date, engine=engine)
         assert state.report is not None
         report = state.report
         write_report(report, folder, pages=state.read_pages)
     except DocpipeError as exc:
         log.error("%s: %s", item.key, mask_text(exc.message_en))
-        return Outcome(item.key, error=exc.message)
+        return Outcome(item.key, error=printable_name(exc.message))
     except Exception as exc:  # one submission's crash must not end the scan; cause is logged
-        log.exception("%s: unexpected failure", item.key)
-        return Outcome(item.key, error=mask_text(f"{type(exc).__name__}: {exc}"))
+        cause = printable_name(mask_text(f"{type(exc).__name__}: {exc}"))
+        log.error("%s: unexpected failure: %s", item.key, cause)
+        # The traceback only on request (-vv): a scan's user must never see one.
+        log.debug("%s: traceback", item.key, exc_info=True)
+        return Outcome(item.key, error=cause)
     return Outcome(item.key, verdict=report.verdict.value)
 
 
@@ -319,11 +418,16 @@ def scan(
     for folder in [out, *(out / i.key for i in items)]:
         for tmp in remove_stale_temps(folder):
             log.info("removed leftover temp file %s", tmp)
-    todo = [i for i in items if not is_finished(i, out)]
-    done = len(items) - len(todo)
+    failed = [i for i in items if i.error is not None]
+    todo = [i for i in items if i.error is None and not is_finished(i, out)]
+    done = len(items) - len(todo) - len(failed)
     if on_start:
         on_start(len(items), done)
     outcomes: dict[str, Outcome] = {}
+    for item in failed:  # could not even be planned: a failed line, the others go on
+        outcomes[item.key] = Outcome(item.key, error=item.error)
+        if on_done:
+            on_done(outcomes[item.key])
     if todo:
         if workers <= 1:
             pipeline.warm_up(engine)
@@ -335,7 +439,7 @@ def scan(
             if on_done:
                 on_done(outcome)
     result = write_summary(root, out, items, outcomes)
-    result.redone, result.resumed = len(todo), done
+    result.redone, result.resumed = len(todo) + len(failed), done
     return result
 
 
@@ -358,13 +462,18 @@ def write_summary(
     result = ScanResult(total=len(items))
     rows: list[dict[str, Any]] = []
     for item in items:
-        row: dict[str, Any] = {"key": item.key, "source": str(item.source)}
+        # Printable: a source path may hold bytes that are not UTF-8 (surrogate escapes).
+        source = printable_name(str(item.source))
+        row: dict[str, Any] = {"key": item.key, "source": source}
         try:
+            if item.error is not None:  # not planned: an old report is not its result
+                raise ValueError(item.error)
             report = Report.model_validate_json((out / item.key / REPORT).read_bytes())
         except (OSError, ValueError) as exc:
             outcome = outcomes.get(item.key)
             error = mask_text(outcome.error if outcome and outcome.error else f"no report: {exc}")
-            result.failed.append({"key": item.key, "source": str(item.source), "error": error})
+            error = printable_name(error)
+            result.failed.append({"key": item.key, "source": source, "error": error})
             rows.append({**row, "verdict": "failed", "error": error})
             continue
         result.verdicts[report.verdict.value] += 1
@@ -386,7 +495,7 @@ def write_summary(
     summary = {
         "schema_version": "1",
         "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
-        "root": str(root.resolve()),
+        "root": printable_name(str(root.resolve())),
         "total": result.total,
         "verdicts": result.verdicts,
         "failed": len(result.failed),

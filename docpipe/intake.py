@@ -1,34 +1,47 @@
 """Intake: a submission folder or ``.zip`` becomes filed fields and a list of attachments.
 
-Nothing a client sends is trusted. A folder is walked without following links; a zip
-is read in memory by ``docpipe.archive``, entry by entry, under safety limits, and never
-extracted to disk under a client's file name. One unsafe or broken entry becomes an
-error keyed by its name, and the rest is still reviewed; an archive that cannot be read
-at all becomes a ``submission_error``, never a traceback.
+Nothing a client sends is trusted. A folder is walked without following links and
+without opening anything but regular files (a FIFO would block, a device never ends); a
+zip is read in memory by ``docpipe.archive``, entry by entry, under safety limits, and
+never extracted to disk under a client's file name. One unsafe or broken entry becomes
+an error keyed by its name, and the rest is still reviewed. An archive that cannot be
+read at all raises ``ArchiveUnreadable`` (the command cannot run: exit 2), never a
+traceback.
 
-``submission.json`` problems (missing, not JSON, wrong shape) are reported with the
-parser's position or the field paths, never with the filed values (they may be ID
+Names are shown by ``printable_name``: bytes that are not UTF-8 and control characters
+are escaped, so writing the report never fails on a name; the real path is kept apart
+for reading the file.
+
+``submission.json`` problems (missing, not JSON, too deep, wrong shape) are reported with
+the parser's position or the field paths, never with the filed values (they may be ID
 numbers).
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
 import re
 import stat
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from pydantic import ValidationError
 
+from docpipe.archive import OS_ARTIFACTS as OS_ARTIFACTS  # re-exported
+from docpipe.archive import SUBMISSION_JSON as SUBMISSION_JSON  # re-exported
 from docpipe.archive import ArchiveUnreadable as ArchiveUnreadable  # re-exported
-from docpipe.archive import read_zip
+from docpipe.archive import printable_name as printable_name  # re-exported
+from docpipe.archive import read_zip, unique_name
 from docpipe.errors import (
     DocpipeError,
     FileUnreadable,
+    InputError,
     SubmissionJsonError,
     SubmissionNotFound,
 )
@@ -36,11 +49,8 @@ from docpipe.models import Submission
 
 log = logging.getLogger(__name__)
 
-SUBMISSION_JSON = "submission.json"
 #: Files docpipe itself writes (``check SUB --out SUB``); never taken for attachments.
 OWN_OUTPUTS = frozenset({"report.json", "report.html"})
-#: Operating-system droppings that no portal upload carries (Finder, Explorer thumbnails).
-OS_ARTIFACTS = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 
 def is_ignored(name: str) -> bool:
@@ -57,15 +67,38 @@ def is_ignored(name: str) -> bool:
 
 MAX_SUBMISSION_JSON_BYTES = 1024 * 1024
 MAX_LISTED_ERRORS = 10
+#: Nesting levels of lists and objects accepted in submission.json. The contract needs
+#: three (operators → list → person); deeper extras cannot be written back into a
+#: report (pydantic's serializer stops at a depth), and a 10,000-level nesting is an
+#: attack on the parser, so both are input errors.
+MAX_JSON_DEPTH = 32
+#: Files over this size are not hashed by content. Such a file is far over the 2 MB
+#: attachment limit and over ``pages.MAX_DECODE_BYTES``, so its bytes are never decoded
+#: and nothing of them reaches the report; reading a 2 GB (or sparse 2 TB) file only to
+#: hash it costs seconds to hours. Its ``sha256`` is reported empty.
+HASH_CONTENT_MAX_BYTES = 64 * 1024 * 1024
+#: Folder levels below the submission that are listed; deeper folders are an error
+#: entry (a legitimate upload has one or two levels).
+MAX_FOLDER_DEPTH = 16
 
 _HEAD_BYTES = 16
 _SAFE_ID = re.compile(r"^[^/\\\x00-\x1f\x7f]{1,120}$")
+# Opened without following a final link and without blocking on a FIFO (O_NONBLOCK has
+# no effect on regular files); fstat then refuses whatever is not a regular file.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 class SubmissionJsonMissing(SubmissionJsonError):
     """No ``submission.json`` at the submission root."""
 
     code = "missing_document"
+
+
+class SubmissionJsonUnreadable(SubmissionJsonError):
+    """``submission.json`` is there but is no regular file (a link, a FIFO) or fails to read."""
+
+    code = "file_unreadable"
 
 
 class SubmissionShapeError(SubmissionJsonError):
@@ -97,9 +130,31 @@ def detect_type(head: bytes) -> str | None:
     return None
 
 
+def open_regular(path: Path, name: str, *, follow: bool = False) -> io.BufferedReader:
+    """Open ``path`` for reading only if it is a regular file; raise ``FileUnreadable``.
+
+    Never blocks (a FIFO opened non-blocking is refused at once) and, unless ``follow``,
+    never follows a symbolic link. ``name`` is what the message shows.
+    """
+    try:
+        fd = os.open(path, _OPEN_FLAGS | (0 if follow else _NOFOLLOW))
+    except OSError as exc:
+        raise FileUnreadable(
+            f"{name} cannot be read: {exc.strerror or exc}",
+            f"{name} 无法读取：{exc.strerror or exc}",
+        ) from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FileUnreadable(f"{name} is not a regular file", f"{name} 不是普通文件")
+    return os.fdopen(fd, "rb")
+
+
 @dataclass
 class AttachmentFile:
-    """One uploaded file. Content is read from disk lazily (folder) or kept (zip)."""
+    """One uploaded file. Content is read from disk lazily (folder) or kept (zip).
+
+    ``name`` is printable (see ``printable_name``); ``path`` is the real one.
+    """
 
     name: str
     size: int
@@ -114,13 +169,14 @@ class AttachmentFile:
             return self.data
         if self.path is None:
             raise FileUnreadable(f"{self.name}: no content", f"{self.name}：没有内容")
-        try:
-            return self.path.read_bytes()
-        except OSError as exc:
-            raise FileUnreadable(
-                f"{self.name} cannot be read: {exc.strerror or exc}",
-                f"{self.name} 无法读取：{exc.strerror or exc}",
-            ) from exc
+        with open_regular(self.path, self.name) as fh:
+            try:
+                return fh.read()
+            except OSError as exc:
+                raise FileUnreadable(
+                    f"{self.name} cannot be read: {exc.strerror or exc}",
+                    f"{self.name} 无法读取：{exc.strerror or exc}",
+                ) from exc
 
     @property
     def extension(self) -> str:
@@ -145,17 +201,30 @@ class AttachmentFile:
 
     @classmethod
     def from_path(cls, name: str, path: Path) -> AttachmentFile:
-        """Make an attachment on disk: hashed by streaming, read again only when needed."""
-        digest = hashlib.sha256()
-        size = 0
-        head = b""
-        with path.open("rb") as fh:
-            while chunk := fh.read(1024 * 1024):
-                if not head:
-                    head = chunk[:_HEAD_BYTES]
-                digest.update(chunk)
-                size += len(chunk)
-        return cls(name=name, size=size, sha256=digest.hexdigest(), path=path, head=head)
+        """Make an attachment on disk: hashed by streaming, read again only when needed.
+
+        Raises ``FileUnreadable`` when ``path`` is no regular file or cannot be read. A
+        file over ``HASH_CONTENT_MAX_BYTES`` is not hashed (its ``sha256`` is empty).
+        """
+        with open_regular(path, name) as fh:
+            try:
+                size = os.fstat(fh.fileno()).st_size
+                head = fh.read(_HEAD_BYTES)
+                sha256 = ""
+                if size <= HASH_CONTENT_MAX_BYTES:
+                    fh.seek(0)
+                    digest = hashlib.sha256()
+                    size = 0
+                    while chunk := fh.read(1024 * 1024):
+                        digest.update(chunk)
+                        size += len(chunk)
+                    sha256 = digest.hexdigest()
+            except OSError as exc:
+                raise FileUnreadable(
+                    f"{name} cannot be read: {exc.strerror or exc}",
+                    f"{name} 无法读取：{exc.strerror or exc}",
+                ) from exc
+        return cls(name=name, size=size, sha256=sha256, path=path, head=head)
 
 
 @dataclass
@@ -183,7 +252,9 @@ def parse_submission(data: bytes) -> Submission:
     """Parse and validate ``submission.json``; raise ``SubmissionJsonError`` with a clear message.
 
     The message carries the parser's line and column, or the field paths of a wrong
-    shape, and never a filed value.
+    shape, and never a filed value. Whatever the bytes, nothing else is raised: too deep
+    a nesting, a number past Python's digit limit or a lone surrogate are input errors
+    like a syntax error.
     """
     if len(data) > MAX_SUBMISSION_JSON_BYTES:
         raise SubmissionJsonError(
@@ -199,22 +270,76 @@ def parse_submission(data: bytes) -> Submission:
         ) from exc
     try:
         raw = json.loads(text)
+        # "\ud800" is valid JSON syntax but no character: every report quoting the value
+        # would fail to encode. Encoding the whole once finds it anywhere (keys too).
+        json.dumps(raw, ensure_ascii=False).encode("utf-8")
     except json.JSONDecodeError as exc:
         raise SubmissionJsonError(
             f"submission.json is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
             f"submission.json 不是有效的 JSON：第 {exc.lineno} 行第 {exc.colno} 列（{exc.msg}）",
         ) from exc
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    except UnicodeEncodeError as exc:
+        raise SubmissionJsonError(
+            "submission.json holds a lone surrogate escape (\\ud800-\\udfff), not a character",
+            "submission.json 含无效的 \\u 转义（孤立代理项 \\ud800-\\udfff），不是字符",
+        ) from exc
+    except ValueError as exc:  # the only other one: an integer past the digit limit
+        limit = sys.get_int_max_str_digits()
+        raise SubmissionJsonError(
+            f"submission.json holds a number of more than {limit} digits",
+            f"submission.json 含超过 {limit} 位的数字",
+        ) from exc
+    if _depth_over(raw, MAX_JSON_DEPTH):
+        raise _too_deep()
     try:
         return Submission.model_validate(raw)
     except ValidationError as exc:
         raise _shape_error(exc) from exc
+    except RecursionError as exc:
+        raise _too_deep() from exc
+    except Exception as exc:  # a validator's own failure on odd input: an input error too
+        log.warning("submission.json failed validation: %s", type(exc).__name__)
+        raise SubmissionJsonError(
+            f"submission.json cannot be validated ({type(exc).__name__})",
+            f"submission.json 无法校验（{type(exc).__name__}）",
+        ) from exc
+
+
+def _too_deep() -> SubmissionJsonError:
+    return SubmissionJsonError(
+        f"submission.json is nested too deeply (over {MAX_JSON_DEPTH} levels)",
+        f"submission.json 嵌套层数过深（超过 {MAX_JSON_DEPTH} 层）",
+    )
+
+
+def _depth_over(value: object, limit: int) -> bool:
+    """Tell whether lists and objects nest more than ``limit`` levels (iteratively).
+
+    >>> _depth_over({"operators": [{"name": "x"}]}, 3), _depth_over([[[[]]]], 3)
+    (False, True)
+    """
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[object] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def _shape_error(exc: ValidationError) -> SubmissionJsonError:
     """Field paths and pydantic's messages, without the input values."""
     problems = []
     for err in exc.errors(include_url=False, include_input=False, include_context=False):
-        path = ".".join(str(part) for part in err["loc"]) or "(root)"
+        path = ".".join(printable_name(str(part)) for part in err["loc"]) or "(root)"
         problems.append(f"{path}: {err['msg']}")
     listed = "; ".join(problems[:MAX_LISTED_ERRORS])
     if len(problems) > MAX_LISTED_ERRORS:
@@ -226,8 +351,12 @@ def _shape_error(exc: ValidationError) -> SubmissionJsonError:
     )
 
 
-def _submission_id(submission: Submission | None, fallback: str) -> str:
-    """Use the filed id when it is safe as a directory name (scan writes ``DIR/<id>/``)."""
+def submission_id_of(submission: Submission | None, fallback: str) -> str:
+    """The filed id when it is safe as a directory name (scan writes ``DIR/<id>/``).
+
+    Otherwise ``fallback`` (the folder or zip name), made printable.
+    """
+    fallback = printable_name(fallback)
     filed = submission.submission_id if submission is not None else None
     if filed is None:
         return fallback
@@ -245,17 +374,20 @@ def load_submission(path: Path) -> Intake:
     """Read one submission folder or ``.zip``.
 
     Raises ``SubmissionNotFound`` when ``path`` does not exist or is neither a folder nor
-    a ``.zip``; every other problem is carried in the returned ``Intake``.
+    a ``.zip``, ``ArchiveUnreadable`` when the ``.zip`` is no readable zip archive, and
+    ``InputError`` when the folder cannot be listed; every other problem is carried in
+    the returned ``Intake``.
     """
     path = Path(path)
+    shown = printable_name(str(path))
     if path.is_dir():
         return _load_folder(path)
     if path.is_file() and path.suffix.lower() == ".zip":
         return _load_zip(path)
     if not path.exists():
-        raise SubmissionNotFound(f"{path} does not exist", f"{path} 不存在")
+        raise SubmissionNotFound(f"{shown} does not exist", f"{shown} 不存在")
     raise SubmissionNotFound(
-        f"{path} is neither a folder nor a .zip", f"{path} 既不是文件夹也不是 .zip 文件"
+        f"{shown} is neither a folder nor a .zip", f"{shown} 既不是文件夹也不是 .zip 文件"
     )
 
 
@@ -279,7 +411,7 @@ def _finish(
                 json_error = exc
     return Intake(
         source=source,
-        submission_id=_submission_id(submission, fallback_id),
+        submission_id=submission_id_of(submission, fallback_id),
         submission=submission,
         submission_error=json_error,
         files=sorted(files, key=lambda f: f.name),
@@ -297,79 +429,155 @@ def _note_empty(file: AttachmentFile, errors: dict[str, DocpipeError]) -> None:
 # ----------------------------------------------------------------------------- folder
 
 
+@dataclass(frozen=True)
+class FolderEntry:
+    """One entry of a submission folder, listed without following links.
+
+    ``rel`` is the path below the folder with ``/`` (as the OS gives it: it may hold
+    surrogate escapes); ``st`` is its ``lstat``; ``problem`` (English, Chinese) says why
+    a folder could not be listed, and then ``st`` may be None.
+    """
+
+    rel: str
+    path: Path
+    st: os.stat_result | None
+    problem: tuple[str, str] | None = None
+
+
+def walk_folder(root: Path, exclude: Path | None = None) -> Iterator[FolderEntry]:
+    """Yield every non-folder entry under ``root`` (files, links, FIFOs …) and every problem.
+
+    Iterative (no recursion limit), never follows a link, never opens a file, and lists
+    at most ``MAX_FOLDER_DEPTH`` levels. The folder ``exclude`` (an output folder inside
+    the submission) is left out. Raises ``OSError`` when ``root`` itself cannot be listed.
+    """
+    skip: tuple[int, int] | None = None
+    if exclude is not None:
+        try:
+            st = os.stat(exclude)
+            skip = (st.st_dev, st.st_ino)
+        except OSError:
+            skip = None
+    stack: list[tuple[Path, str, int]] = [(root, "", 0)]
+    while stack:
+        here, rel, depth = stack.pop()
+        try:
+            with os.scandir(here) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError as exc:
+            if not rel:
+                raise
+            why = exc.strerror or str(exc)
+            yield FolderEntry(
+                rel, here, None, (f"folder cannot be read: {why}", f"文件夹无法读取：{why}")
+            )
+            continue
+        for entry in entries:
+            erel = f"{rel}/{entry.name}" if rel else entry.name
+            try:
+                st = entry.stat(follow_symlinks=False)
+            except OSError as exc:
+                why = exc.strerror or str(exc)
+                yield FolderEntry(
+                    erel, Path(entry.path), None, (f"cannot be read: {why}", f"无法读取：{why}")
+                )
+                continue
+            if not stat.S_ISDIR(st.st_mode):
+                yield FolderEntry(erel, Path(entry.path), st)
+            elif skip == (st.st_dev, st.st_ino):
+                continue
+            elif depth + 1 >= MAX_FOLDER_DEPTH:
+                yield FolderEntry(
+                    erel,
+                    Path(entry.path),
+                    st,
+                    (
+                        f"folder nested more than {MAX_FOLDER_DEPTH} levels deep; not read",
+                        f"文件夹嵌套超过 {MAX_FOLDER_DEPTH} 层，未读取",
+                    ),
+                )
+            else:
+                stack.append((Path(entry.path), erel, depth + 1))
+
+
 def _load_folder(root: Path) -> Intake:
     files: list[AttachmentFile] = []
     errors: dict[str, DocpipeError] = {}
     skipped: list[str] = []
     json_bytes: bytes | None = None
     json_error: SubmissionJsonError | None = None
+    try:
+        listed = sorted(walk_folder(root), key=lambda e: e.rel)
+    except OSError as exc:
+        shown, why = printable_name(str(root)), exc.strerror or str(exc)
+        raise InputError(f"{shown} cannot be read: {why}", f"{shown} 无法读取：{why}") from exc
 
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        here = Path(dirpath)
-        dirnames.sort()
-        for d in list(dirnames):
-            if (here / d).is_symlink():
-                # os.walk does not descend into it; say so instead of hiding it.
-                name = (here / d).relative_to(root).as_posix()
-                errors[name] = FileUnreadable(
-                    f"{name} is a symbolic link; links are refused",
-                    f"{name} 是符号链接，不予读取",
-                )
-        for fname in sorted(filenames):
-            full = here / fname
-            name = full.relative_to(root).as_posix()
-            if is_ignored(name):
-                skipped.append(name)
-                continue
-            try:
-                st = full.lstat()
-            except OSError as exc:
-                errors[name] = FileUnreadable(
-                    f"{name} cannot be read: {exc.strerror}", f"{name} 无法读取：{exc.strerror}"
-                )
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                errors[name] = FileUnreadable(
-                    f"{name} is a symbolic link; links are refused",
-                    f"{name} 是符号链接，不予读取",
-                )
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                errors[name] = FileUnreadable(
-                    f"{name} is not a regular file", f"{name} 不是普通文件"
-                )
-                continue
-            if name == SUBMISSION_JSON:
-                try:
-                    with full.open("rb") as fh:
-                        json_bytes = fh.read(MAX_SUBMISSION_JSON_BYTES + 1)
-                except OSError as exc:
-                    json_error = SubmissionJsonError(
-                        f"submission.json cannot be read: {exc.strerror}",
-                        f"submission.json 无法读取：{exc.strerror}",
-                    )
-                continue
-            try:
-                file = AttachmentFile.from_path(name, full)
-            except OSError as exc:
-                errors[name] = FileUnreadable(
-                    f"{name} cannot be read: {exc.strerror}", f"{name} 无法读取：{exc.strerror}"
-                )
-                continue
-            files.append(file)
-            _note_empty(file, errors)
+    seen: set[str] = set()
+    for entry in listed:
+        # Shown printable (report.json must encode it); read through entry.path.
+        name = unique_name(printable_name(entry.rel), seen)
+        if entry.problem is not None or entry.st is None:
+            en, zh = entry.problem or ("cannot be read", "无法读取")
+            errors[name] = FileUnreadable(f"{name}: {en}", f"{name}：{zh}")
+            continue
+        if entry.rel == SUBMISSION_JSON:
+            json_bytes, json_error = _read_submission_json(entry)
+            continue
+        if is_ignored(name):
+            skipped.append(name)
+            continue
+        if stat.S_ISLNK(entry.st.st_mode):
+            # os.walk would not descend into a linked folder either; say so, never hide it.
+            errors[name] = FileUnreadable(
+                f"{name} is a symbolic link; links are refused",
+                f"{name} 是符号链接，不予读取",
+            )
+            continue
+        if not stat.S_ISREG(entry.st.st_mode):
+            errors[name] = FileUnreadable(f"{name} is not a regular file", f"{name} 不是普通文件")
+            continue
+        try:
+            file = AttachmentFile.from_path(name, entry.path)
+        except DocpipeError as exc:
+            errors[name] = exc
+            continue
+        files.append(file)
+        _note_empty(file, errors)
 
     return _finish(root, root.resolve().name, json_bytes, json_error, files, errors, skipped)
+
+
+def _read_submission_json(entry: FolderEntry) -> tuple[bytes | None, SubmissionJsonError | None]:
+    """The bytes of a folder's submission.json (at most one byte over the limit), or why not."""
+    assert entry.st is not None
+    if stat.S_ISLNK(entry.st.st_mode):
+        # A link may point anywhere (/dev/zero, another submission); never followed.
+        return None, SubmissionJsonUnreadable(
+            "submission.json is a symbolic link; links are refused",
+            "submission.json 是符号链接，不予读取",
+        )
+    if not stat.S_ISREG(entry.st.st_mode):
+        # Not even opened: a FIFO blocks its reader, a device may act on being opened.
+        return None, SubmissionJsonUnreadable(
+            "submission.json is not a regular file", "submission.json 不是普通文件"
+        )
+    try:
+        with open_regular(entry.path, SUBMISSION_JSON) as fh:
+            return fh.read(MAX_SUBMISSION_JSON_BYTES + 1), None
+    except FileUnreadable as exc:
+        return None, SubmissionJsonUnreadable(exc.message_en, exc.message_zh)
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        return None, SubmissionJsonUnreadable(
+            f"submission.json cannot be read: {why}", f"submission.json 无法读取：{why}"
+        )
 
 
 # -------------------------------------------------------------------------------- zip
 
 
 def _load_zip(path: Path) -> Intake:
-    try:
-        contents = read_zip(path)
-    except ArchiveUnreadable as exc:
-        return Intake(path, path.stem, None, exc, [], {})
+    contents = read_zip(path)  # ArchiveUnreadable: the command cannot run on it
     files: list[AttachmentFile] = []
     errors = contents.errors
     skipped = contents.skipped

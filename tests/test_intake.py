@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -291,29 +292,31 @@ def test_utf8_name_without_flag_is_decoded(tmp_path: Path) -> None:
     [b"this is not a zip", b"PK\x03\x04" + b"\x00" * 40],
     ids=["not-zip", "broken-directory"],
 )
-def test_unreadable_zip_becomes_a_submission_finding(tmp_path: Path, content: bytes) -> None:
+def test_unreadable_zip_raises_archive_unreadable(tmp_path: Path, content: bytes) -> None:
+    # Not a submission with a finding: the command cannot run on it (exit 2, HTTP 422).
     z = tmp_path / "bad-upload.zip"
     z.write_bytes(content)
-    intake = load_submission(z)
-    assert isinstance(intake.submission_error, ArchiveUnreadable)
-    assert intake.submission_id == "bad-upload"
-    [finding] = rule_findings(intake)
-    assert (finding.field, finding.code) == ("submission", Code.file_unreadable)
-    assert "bad-upload.zip" in finding.message and " / " in finding.message
+    with pytest.raises(ArchiveUnreadable) as caught:
+        load_submission(z)
+    err = caught.value
+    assert (err.exit_code, err.http_status, err.code) == (2, 422, "file_unreadable")
+    assert err.message.startswith("bad-upload.zip 压缩包无法读取")
+    assert "bad-upload.zip is not a readable zip archive" in err.message
+    assert str(tmp_path) not in err.message  # named by its file name only
 
 
-def test_truncated_zip_keeps_no_traceback(tmp_path: Path) -> None:
+def test_truncated_zip_raises_archive_unreadable(tmp_path: Path) -> None:
     full = make_zip(tmp_path / "full.zip", {"submission.json": "{}", "good.jpg": jpeg()})
     cut = tmp_path / "cut.zip"
     cut.write_bytes(full.read_bytes()[:-30])
-    assert isinstance(load_submission(cut).submission_error, ArchiveUnreadable)
+    with pytest.raises(ArchiveUnreadable, match=r"cut\.zip is not a readable zip archive"):
+        load_submission(cut)
 
 
 def test_too_many_entries(tmp_path: Path) -> None:
     entries: dict[str, bytes | str] = {f"f{i:03}.jpg": b"x" for i in range(201)}
-    intake = load_submission(make_zip(tmp_path / "many.zip", entries))
-    assert isinstance(intake.submission_error, ArchiveUnreadable)
-    assert "201" in intake.submission_error.message
+    with pytest.raises(ArchiveUnreadable, match="201 entries, over the limit 200"):
+        load_submission(make_zip(tmp_path / "many.zip", entries))
 
 
 def test_total_size_budget(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -331,3 +334,89 @@ def test_empty_entry_is_unreadable_not_refused(tmp_path: Path) -> None:
     assert [(f.field, f.code) for f in rule_findings(intake)] == [
         ("file:e.jpg", Code.file_unreadable)
     ]
+
+
+# ------------------------------------------------------------------------ hostile input
+
+
+@pytest.mark.parametrize(
+    ("text", "zh"),
+    [
+        ("[" * 10_000 + "]" * 10_000, "嵌套层数过深"),
+        ('{"remarks": ' + "[" * 100 + "]" * 100 + "}", "嵌套层数过深"),
+        ('{"remarks": ' + "1" * 5000 + "}", "位的数字"),
+        ('{"remarks": "\\udc00"}', "孤立代理项"),
+    ],
+    ids=["nested-10000", "nested-100-in-a-key", "int-5000-digits", "lone-surrogate"],
+)
+def test_parse_failures_are_bilingual_submission_json_errors(text: str, zh: str) -> None:
+    with pytest.raises(intake_mod.SubmissionJsonError) as caught:
+        intake_mod.parse_submission(text.encode())
+    chinese, english = caught.value.message.split(" / ")
+    assert zh in chinese and english.startswith("submission.json")
+
+
+def test_folder_names_that_are_not_utf8_are_printable(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    root.mkdir()
+    (root / "submission.json").write_text(json.dumps(SUBMISSION))
+    raw = os.fsdecode(b"\xff-\xe8.jpg")
+    (root / raw).write_bytes(jpeg())
+    (root / "a\nb\x1b.jpg").write_bytes(jpeg())
+    intake = load_submission(root)
+    assert [f.name for f in intake.files] == ["\\xff-\\xe8.jpg", "a\\nb\\x1b.jpg"]
+    assert intake.files[0].path == root / raw  # read through the real name
+    assert_good_jpg_readable(intake, "\\xff-\\xe8.jpg")
+
+
+def test_fifo_and_linked_submission_json_are_unreadable_not_read(tmp_path: Path) -> None:
+    for name, make in {
+        "fifo": lambda p: os.mkfifo(p),
+        "link": lambda p: p.symlink_to("/dev/zero"),
+    }.items():
+        root = tmp_path / name
+        root.mkdir()
+        make(root / "submission.json")
+        (root / "good.jpg").write_bytes(jpeg())
+        intake = load_submission(root)
+        assert isinstance(intake.submission_error, intake_mod.SubmissionJsonUnreadable), name
+        [finding] = rule_findings(intake)
+        assert (finding.field, finding.code) == ("submission", Code.file_unreadable)
+        assert_good_jpg_readable(intake)
+
+
+def test_folder_deeper_than_the_limit_is_an_error_entry(tmp_path: Path) -> None:
+    root = tmp_path / "s"
+    deep = root.joinpath(*["d"] * (intake_mod.MAX_FOLDER_DEPTH + 2))
+    deep.mkdir(parents=True)
+    (deep / "x.jpg").write_bytes(jpeg())
+    (root / "good.jpg").write_bytes(jpeg())
+    intake = load_submission(root)
+    [name] = intake.file_errors
+    assert name == "/".join(["d"] * intake_mod.MAX_FOLDER_DEPTH)
+    assert "16" in intake.file_errors[name].message
+    assert_good_jpg_readable(intake)
+
+
+@pytest.mark.parametrize(
+    ("extra", "files"),
+    [
+        ({".DS_Store": b"x", "Thumbs.db": b"x"}, ["good.jpg"]),
+        ({"../up.jpg": b"x", "/abs.jpg": b"x"}, ["good.jpg"]),
+        ({"S/other.jpg": jpeg()}, ["S/other.jpg", "good.jpg"]),
+    ],
+    ids=["os-litter", "refused", "outside-kept-whole"],
+)
+def test_zip_top_folder_is_the_one_holding_submission_json(
+    tmp_path: Path, extra: dict[str, bytes], files: list[str]
+) -> None:
+    entries: dict[str, bytes | str] = {
+        "S/T/submission.json": json.dumps(SUBMISSION),
+        "S/T/good.jpg": jpeg(),
+        **extra,
+    }
+    intake = load_submission(make_zip(tmp_path / "s.zip", entries))
+    assert intake.submission is not None and intake.submission_id == "S-1"
+    assert [f.name for f in intake.files] == files
+    assert set(intake.skipped) | set(intake.file_errors) == set(extra) - set(files)
+    assert_good_jpg_readable(intake)

@@ -300,3 +300,59 @@ def test_two_workers_give_the_same_reports_as_one(tmp_path: Path) -> None:
         runs[n] = {k: _comparable(r) for k, r in reports(out).items()}
     assert len(runs[1]) == 6
     assert runs[1] == runs[2]
+
+
+def test_a_submission_that_cannot_be_planned_is_a_failed_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = tmp_path / "root"
+    make_tree(root, 3)
+    real = batch.content_sha256
+
+    def flaky(path: Path, exclude: Path | None = None) -> str:
+        if path.name == "sub01":
+            raise RuntimeError("disk went away")
+        return real(path, exclude)
+
+    monkeypatch.setattr(batch, "content_sha256", flaky)
+    out = tmp_path / "out"
+    done: list[batch.Outcome] = []
+    result = batch.scan(root, out, on_done=done.append)
+    assert [f["key"] for f in result.failed] == ["S01"]
+    assert "cannot be planned: RuntimeError: disk went away" in result.failed[0]["error"]
+    assert sorted(reports(out)) == ["S00", "S02"]  # the others still get their reports
+    assert {o.key for o in done if o.error} == {"S01"}
+
+
+def test_declared_id_survives_hostile_submission_json(tmp_path: Path) -> None:
+    cases = {
+        "deep": "[" * 10_000 + "]" * 10_000,
+        "digits": '{"submission_id": "X", "remarks": ' + "7" * 5000 + "}",
+        "junk": "\x00\xff PK",
+        "list": "[1, 2]",
+    }
+    for name, text in cases.items():
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "submission.json").write_bytes(text.encode("utf-8", "surrogateescape"))
+        assert batch.declared_id(folder) == name
+    fifo = tmp_path / "fifo"
+    fifo.mkdir()
+    os.mkfifo(fifo / "submission.json")
+    assert batch.declared_id(fifo) == "fifo"  # not opened: it would block
+    link = tmp_path / "link"
+    link.mkdir()
+    (link / "submission.json").symlink_to("/dev/zero")
+    assert batch.declared_id(link) == "link"
+    assert len(batch.content_sha256(fifo)) == len(batch.content_sha256(link)) == 64
+
+
+def test_zip_declared_id_is_read_from_the_folder_intake_takes(tmp_path: Path) -> None:
+    z = tmp_path / "upload.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("Thumbs.db", "x")
+        zf.writestr("a/b/submission.json", '{"submission_id": "AB"}')
+        zf.writestr("a/b/c/submission.json", '{"submission_id": "deeper"}')
+    assert batch.declared_id(z) == "AB"
+    (tmp_path / "not.zip").write_text("no zip", "utf-8")
+    assert batch.declared_id(tmp_path / "not.zip") == "not"
