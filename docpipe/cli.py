@@ -3,18 +3,28 @@
 stdout carries only the result summary, so it can be piped; progress and logs go to
 stderr. Exit status: 0 every submission passed, 1 some got ``review`` or ``reject``,
 2 the command could not run (bad arguments, missing or unreadable input, a
-submission of a scan that could not be processed at all).
+submission of a scan that could not be processed at all, or an internal error: then
+any report written says the review is incomplete).
+
+No traceback ever reaches the user: an unexpected exception becomes one bilingual
+line on stderr naming its type (the traceback is logged at ``-vv``, masked). Whatever
+stdout and stderr show of a submission (file names, values, messages) has its personal
+numbers masked and its control characters escaped, so a piped line cannot be split or
+forged by a file name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich import box
 from rich.console import Console
@@ -32,7 +42,7 @@ from rich.table import Table
 from docpipe import batch
 from docpipe.errors import DocpipeError, ExitCode
 from docpipe.models import Report, Verdict
-from docpipe.privacy import install_log_masking, mask_id, mask_phone, mask_text
+from docpipe.privacy import escape_controls, install_log_masking, mask_id, mask_phone, shown_text
 
 log = logging.getLogger("docpipe")
 
@@ -81,9 +91,46 @@ def _root(
     install_log_masking()
 
 
+INTERNAL_ERROR = "内部错误，审查未完成 / internal error, the review is incomplete"
+RESUME_HINT = "已中断，再次运行同一命令即可继续 / interrupted; run the same command again to resume"
+INCOMPLETE = (
+    "审查未完成（内部错误），报告已写出并注明未完成 / the review is incomplete (internal"
+    " error): the report was written and says so"
+)
+
+
+def _say(text: str) -> None:
+    """One line on stderr, masked and with its control characters escaped."""
+    typer.echo(f"docpipe: {shown_text(text)}", err=True)
+
+
 def _fail(exc: DocpipeError) -> typer.Exit:
-    typer.echo(f"docpipe: {mask_text(exc.message)}", err=True)
+    _say(exc.message)
     return typer.Exit(int(exc.exit_code))
+
+
+@contextlib.contextmanager
+def _guarded() -> Iterator[None]:
+    """Turn whatever escapes a command into one line on stderr and exit status 2.
+
+    ``typer.Exit`` and click's own errors (bad arguments) pass through unchanged.
+    """
+    try:
+        yield
+    except (typer.Exit, typer.Abort, click.ClickException):
+        raise
+    except DocpipeError as exc:
+        raise _fail(exc) from exc
+    except OSError as exc:  # e.g. the output folder cannot be written
+        _say(f"无法读写文件 / cannot read or write a file: {exc}")
+        raise typer.Exit(int(ExitCode.cannot_run)) from exc
+    except KeyboardInterrupt:
+        _say("已中断 / interrupted")
+        raise typer.Exit(130) from None
+    except Exception as exc:  # a bug or an exhausted resource: the cause goes to the log
+        log.debug("internal error", exc_info=True)
+        _say(f"{INTERNAL_ERROR}: {type(exc).__name__}")
+        raise typer.Exit(int(ExitCode.cannot_run)) from exc
 
 
 def _exit_for(verdict: Verdict | str) -> int:
@@ -96,16 +143,16 @@ _SEVERITY_STYLE = {"error": "red", "warning": "yellow", "info": "blue"}
 
 
 def _masked(field: str, value: str | None) -> str:
-    """A filed or found value as stdout may show it: personal numbers masked."""
+    """A filed or found value as stdout may show it: numbers masked, controls escaped."""
     if value is None:
         return "—"
     leaf = field.rsplit(".", 1)[-1]
     # A short value of such a field is a check character the rule computed, not a number.
     if leaf.endswith("id_number") and len(value) > 10:
-        return mask_id(value)
+        return escape_controls(mask_id(value))
     if (leaf in ("mobile", "phone") or leaf.endswith("_mobile")) and len(value) >= 8:
-        return mask_phone(value)
-    return mask_text(value)
+        return escape_controls(mask_phone(value))
+    return shown_text(value)
 
 
 def _print_check(report: Report, out: Path, console: Console) -> None:
@@ -113,18 +160,22 @@ def _print_check(report: Report, out: Path, console: Console) -> None:
 
     Header (verdict, enterprise, credit code, application type, counts, reason), then one
     row per finding (severity, rule, field, filed → found, message), then the report path.
-    Personal numbers are masked: stdout ends up in logs and terminals.
+    Personal numbers are masked (stdout ends up in logs and terminals) and control
+    characters escaped (a file name must not split a piped line or drive the terminal).
     """
     c = report.counts
     verdict = report.verdict.value
     head = (
-        f"{report.submission_id}: {verdict} "
+        f"{shown_text(report.submission_id)}: {verdict} "
         f"({c.error} error(s), {c.warning} warning(s), {c.info} info)"
     )
-    facts = " · ".join(
-        x for x in (report.enterprise_name, report.credit_code, report.application_type) if x
+    facts = shown_text(
+        " · ".join(
+            x for x in (report.enterprise_name, report.credit_code, report.application_type) if x
+        )
     )
-    reason = mask_text(report.summary)
+    reason = shown_text(report.summary)
+    where = escape_controls(str(out / "report.html"))
     if console.is_terminal:
         style = _VERDICT_STYLE[verdict]
         console.print(f"[bold {style}]{_VERDICT_WORD[verdict]}[/]  {escape(head)}", highlight=False)
@@ -140,25 +191,26 @@ def _print_check(report: Report, out: Path, console: Console) -> None:
                 sev = f.severity.value
                 table.add_row(
                     f"[{_SEVERITY_STYLE[sev]}]{_SEVERITY_WORD[sev]}[/]",
-                    escape(f.rule),
-                    escape(f.field),
+                    escape(shown_text(f.rule)),
+                    escape(shown_text(f.field)),
                     escape(f"{_masked(f.field, f.filed)} → {_masked(f.field, f.found)}"),
-                    escape(mask_text(f.message)),
+                    escape(shown_text(f.message)),
                 )
             console.print(table)
-        console.print(f"report: {out / 'report.html'}", highlight=False)
+        console.print(f"report: {where}", highlight=False, markup=False)
         return
     lines = [head]
     if facts:
         lines.append(f"enterprise: {facts}")
     lines.append(f"reason: {reason}")
     lines += [
-        f"  {f.severity.value:<8} {f.rule:<18} {f.code.value:<16} {f.field}  "
+        f"  {f.severity.value:<8} {shown_text(f.rule):<18} {f.code.value:<16} "
+        f"{shown_text(f.field)}  "
         f"filed={_masked(f.field, f.filed)} found={_masked(f.field, f.found)}  "
-        f"{mask_text(f.message)}"
+        f"{shown_text(f.message)}"
         for f in report.findings
     ]
-    lines.append(f"report: {out / 'report.html'}")
+    lines.append(f"report: {where}")
     typer.echo("\n".join(lines))
 
 
@@ -171,28 +223,28 @@ def check(
 ) -> None:
     """Review one submission; write report.json and report.html.
 
-    Default output folder: ./docpipe-out/<submission_id>.
+    Default output folder: ./docpipe-out/<submission_id>. Exit 2 when the review is
+    incomplete (an internal error during it), after the report is written.
     """
     from docpipe import pipeline
     from docpipe.report import write_report
 
     ref = _parse_date(reference_date)
     if not submission.exists():
-        typer.echo(f"docpipe: no such file or folder: {submission}", err=True)
+        _say(f"没有这个文件或文件夹 / no such file or folder: {submission}")
         raise typer.Exit(int(ExitCode.cannot_run))
-    try:
+    with _guarded():
         pipeline.warm_up(engine)
         state = pipeline.run(submission, reference_date=ref, engine=engine)
-        assert state.report is not None
+        if state.report is None:
+            raise RuntimeError("the pipeline returned no report")
         report = state.report
         target = out or Path("docpipe-out") / batch.sanitize_key(report.submission_id)
         write_report(report, target, pages=state.read_pages)
-    except DocpipeError as exc:
-        raise _fail(exc) from exc
-    except OSError as exc:  # e.g. the output folder cannot be written
-        typer.echo(f"docpipe: {exc}", err=True)
-        raise typer.Exit(int(ExitCode.cannot_run)) from exc
-    _print_check(report, target, Console(file=sys.stdout))
+        _print_check(report, target, Console(file=sys.stdout))
+    if report.incomplete:
+        _say(f"{INCOMPLETE}: {target / 'report.json'}")
+        raise typer.Exit(int(ExitCode.cannot_run))
     raise typer.Exit(_exit_for(report.verdict))
 
 
@@ -228,9 +280,10 @@ class _Progress:
         if self.bar is not None and self.task is not None:
             self.bar.update(self.task, advance=1, description=outcome.key)
             if outcome.error:
-                self.bar.console.print(f"{outcome.key}: {mask_text(status)}", highlight=False)
+                line = f"{shown_text(outcome.key)}: {shown_text(status)}"
+                self.bar.console.print(line, highlight=False, markup=False)
         else:
-            self._line(f"[{self.n}/{self.total}] {outcome.key} {mask_text(status)}")
+            self._line(f"[{self.n}/{self.total}] {shown_text(outcome.key)} {shown_text(status)}")
 
     def stop(self) -> None:
         if self.bar is not None:
@@ -248,41 +301,65 @@ def scan(
     reference_date: RefDateOpt = None,
     engine: EngineOpt = None,
 ) -> None:
-    """Review every submission under ROOT; resumable with the same --out."""
+    """Review every submission under ROOT; resumable with the same --out.
+
+    Exit 2 when a submission could not be reviewed or its review is incomplete.
+    """
     ref = _parse_date(reference_date)
     progress = _Progress()
     try:
-        result = batch.scan(
-            root,
-            out,
-            workers=workers,
-            reference_date=ref,
-            engine=engine,
-            on_start=progress.start,
-            on_done=progress.done,
-        )
-    except DocpipeError as exc:
-        raise _fail(exc) from exc
-    except OSError as exc:  # the output folder cannot be made or written
-        typer.echo(f"docpipe: {exc}", err=True)
-        raise typer.Exit(int(ExitCode.cannot_run)) from exc
-    except KeyboardInterrupt:
-        typer.echo("docpipe: interrupted; run the same command again to resume", err=True)
-        raise typer.Exit(130) from None
+        with _guarded():
+            try:
+                result = batch.scan(
+                    root,
+                    out,
+                    workers=workers,
+                    reference_date=ref,
+                    engine=engine,
+                    on_start=progress.start,
+                    on_done=progress.done,
+                )
+            except KeyboardInterrupt:
+                _say(RESUME_HINT)
+                raise typer.Exit(130) from None
+            incomplete = _incomplete_reports(out)
     finally:
         progress.stop()
     if result.total == 0:
-        typer.echo(f"docpipe: no submission found under {root}", err=True)
+        _say(f"在此目录下没有找到申请 / no submission found under {root}")
     v = result.verdicts
     typer.echo(
         f"{result.total} submissions: {v['pass']} pass, {v['review']} review, "
         f"{v['reject']} reject, {len(result.failed)} failed "
         f"({result.redone} reviewed now, {result.resumed} already finished)\n"
-        f"index: {out / 'index.html'}\nsummary: {out / 'summary.json'}"
+        f"index: {escape_controls(str(out / 'index.html'))}\n"
+        f"summary: {escape_controls(str(out / 'summary.json'))}"
     )
-    if result.failed:
+    if incomplete:
+        _say(f"{INCOMPLETE} ({len(incomplete)}): {', '.join(incomplete)}")
+    if result.failed or incomplete:
         raise typer.Exit(int(ExitCode.cannot_run))
     raise typer.Exit(int(ExitCode.ok if result.all_passed else ExitCode.findings))
+
+
+def _incomplete_reports(out: Path) -> list[str]:
+    """Keys of the scan's submissions whose report says the review is incomplete."""
+    try:
+        summary = json.loads((out / "summary.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    keys = []
+    for row in summary.get("submissions", []):
+        rel = row.get("report_json")
+        if not rel:
+            continue
+        try:
+            report = json.loads((out / rel).read_text("utf-8"))
+        except (OSError, ValueError):
+            continue  # counted as failed by the scan itself
+        if isinstance(report, dict) and report.get("incomplete"):
+            keys.append(str(row.get("key")))
+    return keys
 
 
 @app.command()
@@ -338,8 +415,13 @@ def schema(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point; a last guard so that no traceback reaches the user."""
+    try:
+        app()
+    except Exception as exc:  # outside any command (e.g. while parsing); logged at -vv
+        log.debug("internal error", exc_info=True)
+        _say(f"{INTERNAL_ERROR}: {type(exc).__name__}")
+        sys.exit(int(ExitCode.cannot_run))
 
 
 if __name__ == "__main__":

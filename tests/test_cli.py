@@ -185,3 +185,196 @@ def test_folder_without_submission_json_is_still_checked(tmp_path: Path) -> None
     report = json.loads((tmp_path / "o" / "report.json").read_text("utf-8"))
     assert report["verdict"] == "reject"
     assert any(f["field"] == "submission" for f in report["findings"])
+
+
+# ------------------------------------------------------------ no traceback, ever
+
+
+def _raising(exc: BaseException):  # type: ignore[no-untyped-def]
+    def run(*a: object, **k: object) -> None:
+        raise exc
+
+    return run
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [ZeroDivisionError("boom"), KeyError("330784199001011235"), RecursionError(), MemoryError()],
+    ids=["zero-division", "key-error-with-a-number", "recursion", "memory"],
+)
+def test_check_internal_error_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exc: BaseException
+) -> None:
+    monkeypatch.setattr(pipeline, "run", _raising(exc))
+    sub = make_submission(tmp_path / "s")
+    result = runner.invoke(app, ["check", str(sub), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        f"docpipe: 内部错误，审查未完成 / internal error, the review is incomplete: "
+        f"{type(exc).__name__}"
+    ]
+    assert "330784199001011235" not in result.output
+    assert result.stdout == ""
+
+
+def test_scan_internal_error_is_one_line_and_exit_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docpipe import batch
+
+    monkeypatch.setattr(batch, "scan", _raising(TypeError("bad")))
+    make_submission(tmp_path / "root" / "s")
+    result = runner.invoke(app, ["scan", str(tmp_path / "root"), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "internal error, the review is incomplete: TypeError" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_internal_error_in_a_child_prints_no_traceback(tmp_path: Path) -> None:
+    # As the user runs it (the console-script entry point, real stderr), with a bug
+    # injected into the pipeline.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from docpipe import pipeline, cli\n"
+        "def boom(*a, **k): raise LookupError('x')\n"
+        "pipeline.run = boom\n"
+        "sys.argv = ['docpipe', 'check', sys.argv[1], '-o', sys.argv[2]]\n"
+        "cli.main()\n"
+    )
+    sub = make_submission(tmp_path / "s")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, str(sub), str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().endswith("internal error, the review is incomplete: LookupError")
+
+
+def test_incomplete_review_writes_the_report_then_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = _stub_report(Verdict.pass_)
+    report.incomplete = True
+    monkeypatch.setattr(pipeline, "run", lambda *a, **k: pipeline.Review(Path("."), report=report))
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["check", str(make_submission(tmp_path / "s")), "-o", str(out)])
+    assert result.exit_code == 2  # not the verdict's 0
+    assert json.loads((out / "report.json").read_text("utf-8"))["incomplete"] is True
+    assert "S-1: pass" in result.stdout
+    assert "the review is incomplete" in result.stderr
+    assert str(out / "report.json") in result.stderr
+
+
+def test_check_archive_unreadable_exits_2_with_its_message(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docpipe.intake import ArchiveUnreadable
+
+    err = ArchiveUnreadable("x.zip is not a readable zip archive", "x.zip 不是可读取的 zip 压缩包")
+    monkeypatch.setattr(pipeline, "load_submission", _raising(err))
+    fake = tmp_path / "x.zip"
+    fake.write_bytes(b"not a zip")
+    result = runner.invoke(app, ["check", str(fake), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert result.stderr.strip() == f"docpipe: {err.message}"
+    assert not (tmp_path / "o" / "report.json").exists()
+
+
+def test_check_real_non_zip_archive_exits_2(tmp_path: Path) -> None:
+    fake = tmp_path / "fake.zip"
+    fake.write_bytes(b"%PDF-1.7 this is no zip archive")
+    result = runner.invoke(app, ["check", str(fake), "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "zip" in result.stderr and " / " in result.stderr  # bilingual
+    assert "Traceback" not in result.output
+
+
+# --------------------------------------------------- file names on stdout: masked, escaped
+
+_ID = _id("33078419900101123")
+_NAME = f"id{_ID}.jpg\nINFO forged line\x1b[2J"
+
+
+def _file_report() -> Report:
+    return Report(
+        submission_id="S-1",
+        verdict=Verdict.reject,
+        findings=[
+            Finding(
+                rule="FILE-TYPE",
+                code=Code.file_type_not_allowed,
+                severity=Severity.error,
+                field=f"file:{_NAME}",
+                filed=_NAME,
+                message=f"{_NAME} 不是允许的类型 / not an allowed type",
+            )
+        ],
+    )
+
+
+def _assert_shown_safely(text: str) -> None:
+    assert _ID not in text
+    assert "330784********" in text  # the name is there, masked
+    assert "\x1b[2J" not in text and "\\x1b[2J" in text
+    assert not any(line.startswith("INFO forged") for line in text.splitlines())
+    assert "\\nINFO forged line" in text
+
+
+def test_plain_stdout_masks_and_escapes_file_names(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = _file_report()
+    monkeypatch.setattr(pipeline, "run", lambda *a, **k: pipeline.Review(Path("."), report=report))
+    result = runner.invoke(
+        app, ["check", str(make_submission(tmp_path / "s")), "-o", str(tmp_path)]
+    )
+    assert result.exit_code == 1
+    _assert_shown_safely(result.stdout)
+    # The finding is one line: severity, rule, code, field, values and message together.
+    (row,) = [ln for ln in result.stdout.splitlines() if "FILE-TYPE" in ln]
+    assert "file:id330784********" in row and "不是允许的类型" in row
+
+
+def test_rich_table_masks_and_escapes_file_names(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from docpipe.cli import _print_check
+
+    buf = io.StringIO()
+    console = Console(file=buf, force_terminal=True, color_system=None, width=400)
+    _print_check(_file_report(), tmp_path, console)
+    text = buf.getvalue()
+    _assert_shown_safely(text)
+
+
+def test_scan_with_an_incomplete_review_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    complete = _stub_report(Verdict.pass_)
+    incomplete = _stub_report(Verdict.pass_).model_copy(
+        update={"submission_id": "S-2", "incomplete": True}
+    )
+    reports = {"s1": complete, "s2": incomplete}
+
+    def fake_run(path: Path, **_: object) -> pipeline.Review:
+        return pipeline.Review(path=path, report=reports[Path(path).name])
+
+    monkeypatch.setattr(pipeline, "run", fake_run)
+    root = tmp_path / "root"
+    make_submission(root / "s1", submission_id="S-1")
+    make_submission(root / "s2", submission_id="S-2")
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["scan", str(root), "-o", str(out)])
+    assert result.exit_code == 2, result.output  # both "pass", one incomplete
+    assert "2 submissions: 2 pass" in result.stdout
+    assert "the review is incomplete" in result.stderr and "S-2" in result.stderr
+    assert json.loads((out / "S-2" / "report.json").read_text("utf-8"))["incomplete"] is True

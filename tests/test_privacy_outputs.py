@@ -112,3 +112,47 @@ def test_planted_numbers_reach_the_findings(run: dict[str, dict[str, str]]) -> N
     report = json.loads(run["written"][f"scan-out/{SUBMISSION_ID}/report.json"])
     planted = [f for f in report["findings"] if f["filed"] in (ID_NUMBER, PHONE)]
     assert {f["field"] for f in planted} >= {"operators[0].id_number", "operators[0].mobile"}
+
+
+# ------------------------------------------------------------- the log filter itself
+
+
+def _logged(emit: object) -> str:
+    import io
+    import logging
+
+    from docpipe.privacy import install_log_masking
+
+    stream = io.StringIO()
+    logger = logging.getLogger("docpipe.test-masking")
+    logger.handlers[:] = [logging.StreamHandler(stream)]
+    logger.handlers[0].setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    install_log_masking(logger)
+    assert callable(emit)
+    emit(logger)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("level", ["debug", "info", "warning", "error"])
+def test_log_lines_mask_file_names_glued_to_numbers(level: str) -> None:
+    name = f"id{ID_NUMBER}_{PHONE}.jpg"
+    text = _logged(lambda lg: getattr(lg, level)("%s: %s", name, "cannot be decoded"))
+    assert f"docpipe.test-masking: id{mask_id(ID_NUMBER)}_{mask_phone(PHONE)}.jpg:" in text
+    assert ID_NUMBER not in text and PHONE not in text
+
+
+def test_log_tracebacks_are_masked_and_lines_not_forged() -> None:
+    def emit(lg: object) -> None:
+        try:
+            raise KeyError(f"身份证{ID_NUMBER}.jpg")
+        except KeyError:
+            lg.exception("job failed on %s", "a.jpg\nERROR forged")  # type: ignore[attr-defined]
+
+    text = _logged(emit)
+    assert "Traceback (most recent call last)" in text  # the cause is kept, masked
+    assert f"身份证{mask_id(ID_NUMBER)}.jpg" in text
+    assert ID_NUMBER not in text
+    assert "a.jpg\\nERROR forged" in text
+    assert not any(line.startswith("ERROR forged") for line in text.splitlines())

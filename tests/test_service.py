@@ -6,8 +6,12 @@ malformed submission.json, the 2 MB rule as a finding, docs, and masked logs.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import re
+import sqlite3
+import stat
 import time
 import zipfile
 from collections.abc import Iterator
@@ -21,6 +25,7 @@ from typer.testing import CliRunner
 from docpipe.checkdigits import id_check_char
 from docpipe.cli import app as cli_app
 from docpipe.service.local import LocalServer
+from docpipe.service.store import JobStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "fixtures" / "samples"
@@ -208,9 +213,9 @@ def test_idempotency_key_same_payload_same_job(client: httpx.Client, server: Loc
     assert first.json()["id"] == second.json()["id"]
     assert second.headers["idempotent-replayed"] == "true"
     assert sum(client.get("/healthz").json()["jobs"].values()) == before + 1
-    # The replay's copy of the upload is not kept: one upload per job.
-    uploads = list((server.data / "uploads").iterdir())
-    assert len([u for u in uploads if u.stem == first.json()["id"]]) == 1
+    # The replay's copy of the upload is not kept: every upload on disk is a job's.
+    job_ids = {j.id for j in JobStore(server.data / "jobs.sqlite3").all_jobs()}
+    assert {u.stem for u in (server.data / "uploads").iterdir()} <= job_ids
 
     other = [("submission", ("submission.json", _submission(remarks="x"), "application/json"))]
     conflict = client.post("/v1/submissions", files=other, headers=key)
@@ -323,9 +328,93 @@ def test_uploads_are_stored_under_generated_names(
 ) -> None:
     r = client.post("/v1/submissions", files=_parts(SAMPLES / CASES[0] / "submission"))
     assert r.status_code == 202
-    _wait_done(client, r.json()["id"])
-    names = [p.name for p in (server.data / "uploads").rglob("*")]
-    assert names and all(n.endswith(".zip") and len(n) == 36 for n in names), names
+    job_id = r.json()["id"]
+    job = JobStore(server.data / "jobs.sqlite3").get(job_id)
+    assert job is not None and job.upload == f"{job_id}.zip"
+    _wait_done(client, job_id)
+    # Deleted once the result is recorded: the report keeps what a reviewer needs.
+    _until_gone(server.data / "uploads" / job.upload)
+
+
+def _until_gone(path: Path, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while path.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not path.exists(), path
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_data_at_rest_is_private(client: httpx.Client, server: LocalServer) -> None:
+    r = client.post("/v1/submissions", files=_parts(SAMPLES / CASES[0] / "submission"))
+    assert r.status_code == 202
+    assert _wait_done(client, r.json()["id"])["status"] == "done"
+    data = server.data
+    folders = [data, data / "uploads", data / "reports"]
+    folders += [p for p in (data / "reports").rglob("*") if p.is_dir()]
+    assert {str(f): _mode(f) for f in folders} == {str(f): 0o700 for f in folders}
+    files = [p for p in (data / "reports").rglob("*") if p.is_file()]
+    files += [p for p in (data / "uploads").iterdir() if p.is_file()]
+    reports = [p for p in files if p.name in ("report.json", "report.html")]
+    assert len(reports) >= 2
+    # The -wal and -shm files exist while a connection is open (SQLite removes them
+    # with the last one); SQLite gives them the mode of the database file.
+    with contextlib.closing(sqlite3.connect(data / "jobs.sqlite3")) as con:
+        assert con.execute("SELECT COUNT(*) FROM jobs").fetchone()[0] >= 1
+        files += [data / f"jobs.sqlite3{suffix}" for suffix in ("", "-wal", "-shm")]
+        assert {str(f): _mode(f) for f in files} == {str(f): 0o600 for f in files}
+
+
+def _nested(depth: int) -> bytes:
+    return b'{"remarks": ' + b"[" * depth + b"]" * depth + b"}"
+
+
+def _archive_of(submission: bytes) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("submission.json", submission)
+        zf.writestr("营业执照.jpg", _jpeg())
+    return buf.getvalue()
+
+
+_HUGE_INT = b'{"submission_id": "x", "remarks": ' + b"7" * 5000 + b"}"
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"archive": ("a.zip", b"PK\x03\x04 but not a zip at all", "application/zip")},
+        {"archive": ("a.zip", b"%PDF-1.7\n", "application/zip")},
+        {"archive": ("a.zip", _archive_of(_nested(100_000)), "application/zip")},
+        {"archive": ("a.zip", _archive_of(_HUGE_INT), "application/zip")},
+        {"submission": ("submission.json", _nested(100_000), "application/json")},
+        {"submission": ("submission.json", _HUGE_INT, "application/json")},
+    ],
+    ids=[
+        "archive-not-zip",
+        "archive-is-pdf",
+        "archive-nested-json",
+        "archive-5000-digits",
+        "multipart-nested-json",
+        "multipart-5000-digits",
+    ],
+)
+def test_hostile_upload_is_422_and_leaves_no_file(
+    client: httpx.Client, server: LocalServer, files: dict[str, tuple[str, bytes, str]]
+) -> None:
+    before = {p.name for p in (server.data / "uploads").iterdir()}
+    r = client.post("/v1/submissions", files=files)
+    assert r.status_code == 422, r.text
+    detail = r.json()["detail"]
+    assert " / " in detail["message"]  # Chinese, then English
+    assert ".tmp" not in r.text and not re.search(r"[0-9a-f]{32}", r.text)  # no temp name
+    left = {p.name for p in (server.data / "uploads").iterdir()} - before
+    assert not any(n.startswith(".") for n in left), left
+    assert not {n for n in left if n.endswith(".zip")} - {
+        j.upload for j in JobStore(server.data / "jobs.sqlite3").all_jobs()
+    }
 
 
 def test_chunked_body_over_limit_is_413(client: httpx.Client) -> None:

@@ -87,8 +87,9 @@ def test_sigkill_while_running_then_restart_finishes_each_job_once(tmp_path: Pat
     assert {e["job_id"] for e in events if e["event"] == "requeued"} == running_at_kill
     jobs = store.all_jobs()
     assert len(jobs) == 6 and all(j.status == "done" for j in jobs)  # none lost, none added
-    assert {j.id: j.attempts for j in jobs if j.id in running_at_kill} == dict.fromkeys(
-        running_at_kill, 2
+    # Two claims each, the first given back: the restart does not count as a failure.
+    assert {j.id: (j.attempts, j.restarts) for j in jobs if j.id in running_at_kill} == (
+        dict.fromkeys(running_at_kill, (2, 1))
     )
     # One report per job on disk: a killed attempt's half-written folder was removed.
     reports = _report_files(data)
@@ -96,6 +97,33 @@ def test_sigkill_while_running_then_restart_finishes_each_job_once(tmp_path: Pat
     assert {p.parent.relative_to(data / "reports").as_posix() for p in reports} == {
         j.report_dir for j in jobs
     }
+
+
+def test_job_running_across_three_restarts_is_done(tmp_path: Path) -> None:
+    # Three restarts used to exhaust max_attempts (3) and fail the job for good.
+    data = tmp_path / "data"
+    store = JobStore(data / "jobs.sqlite3")
+    job_id = ""
+    for restart in range(3):
+        slow = LocalServer(data, workers=1, env={"DOCPIPE_SERVICE_JOB_DELAY": "30"}).start()
+        try:
+            if not job_id:
+                r = httpx.post(f"{slow.url}/v1/submissions", files=_parts(0), timeout=10)
+                assert r.status_code == 202, r.text
+                job_id = r.json()["id"]
+            _until(lambda url=slow.url: _jobs(url)["running"] == 1, 20, "the job running")
+        finally:
+            slow.kill()  # mid-job: the worker sleeps in its 30 s delay
+        job = store.get(job_id)
+        assert job is not None and job.status == "running" and job.attempts == restart + 1
+    with LocalServer(data, workers=1) as fast:
+        _until(lambda: _jobs(fast.url)["done"] == 1, 30, "the job done")
+        status = httpx.get(f"{fast.url}/v1/submissions/{job_id}", timeout=10).json()
+    assert status["status"] == "done" and status["error"] is None
+    job = store.get(job_id)
+    assert job is not None and (job.attempts, job.restarts, job.failures) == (4, 3, 1)
+    events = [e["event"] for e in store.events(job_id)]
+    assert events == ["accepted", *["claimed", "requeued"] * 3, "claimed", "done"]
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,11 @@ Auth: with a token configured, every endpoint but ``/healthz`` needs
 ``Authorization: Bearer <token>`` (401 otherwise). Limits: body and per-file size (413),
 file count (413), queued jobs (429 with ``Retry-After``). Error messages name field paths
 and file names with ID and phone numbers masked, never submitted values.
+
+Data at rest: the data folder, ``uploads/`` and ``reports/`` are 0700, every file in
+them 0600 (``serve`` sets the umask to 077 and the files are created with their mode).
+An upload is deleted once its job's result is recorded (the report keeps what a
+reviewer needs); the job store keeps file names masked.
 """
 
 from __future__ import annotations
@@ -135,8 +140,22 @@ class DataDirLock:
             self.fd = None
 
 
+PRIVATE_DIR = 0o700
+
+
+def make_private_dirs(settings: Settings) -> None:
+    """Create the data folder, ``uploads/`` and ``reports/`` 0700 (also when they exist)."""
+    for folder in (settings.data_dir, settings.uploads_dir, settings.reports_dir):
+        folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+        os.chmod(folder, PRIVATE_DIR)
+
+
 def recover(settings: Settings, store: JobStore) -> None:
-    """At start-up: take back jobs left running, drop what killed processes left behind."""
+    """At start-up: take back jobs left running, drop what killed processes left behind.
+
+    The jobs left running stopped because the service did, not because of their input:
+    their attempt is given back (``requeue_running`` without a worker).
+    """
     n = store.requeue_running(settings.max_attempts)
     if n:
         log.warning("took back %d job(s) left running by the previous run", n)
@@ -146,15 +165,14 @@ def recover(settings: Settings, store: JobStore) -> None:
 
 def create_app(settings: Settings, *, run_workers: bool = True) -> FastAPI:
     """Build the API over ``settings.data_dir``; with ``run_workers``, its workers too."""
-    store = JobStore(settings.db_path)
+    store = JobStore(settings.db_path, uploads=settings.uploads_dir)
     pool = WorkerPool(settings, store)
     lock = DataDirLock(settings.data_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        make_private_dirs(settings)
         lock.acquire()
-        settings.uploads_dir.mkdir(parents=True, exist_ok=True)
-        settings.reports_dir.mkdir(parents=True, exist_ok=True)
         store.init()
         recover(settings, store)
         if run_workers:
@@ -403,6 +421,9 @@ def serve(settings: Settings, host: str, port: int) -> None:
     """Run the service with uvicorn until SIGINT or SIGTERM."""
     import uvicorn
 
+    # Uploads, reports, the database and the OCR cache hold personal data: nobody but
+    # the service's user reads them (the workers inherit the umask).
+    os.umask(0o077)
     app = create_app(settings)
     # log_config=None: uvicorn's records go to the root handlers, which mask numbers.
     uvicorn.run(app, host=host, port=port, log_config=None, timeout_graceful_shutdown=10)

@@ -28,7 +28,7 @@ def free_port() -> int:
 
 
 class LocalServer:
-    """One ``docpipe serve`` child process."""
+    """One ``docpipe serve`` child process (``verbosity``: how many ``-v``, at least one)."""
 
     def __init__(
         self,
@@ -38,8 +38,10 @@ class LocalServer:
         env: dict[str, str] | None = None,
         log_file: Path | None = None,
         extra_args: list[str] | None = None,
+        verbosity: int = 1,
     ) -> None:
         self.data = data
+        self.verbosity = max(verbosity, 1)
         self.workers = workers
         self.env = {**os.environ, **(env or {})}
         self.log_file = log_file or data.parent / f"{data.name}-server.log"
@@ -59,7 +61,7 @@ class LocalServer:
             sys.executable,
             "-c",
             "from docpipe.cli import main; main()",
-            "-v",
+            "-" + "v" * self.verbosity,
             "serve",
             "--host",
             HOST,

@@ -12,6 +12,17 @@ it was taken back from a worker presumed dead. A running job is taken back (``re
 when its lease ran out, when the supervisor saw its worker die, or when the service
 starts (it holds the data folder's lock, so no worker of an earlier run is alive).
 
+Attempts: every claim counts one (``attempts``, which also names the attempt's report
+folder); a job taken back because the service restarted gets it back (``restarts``), so
+only a failure while reviewing it — its worker died, or its lease ran out — counts
+against ``max_attempts`` (the protection against an input that kills its worker).
+
+Data at rest: the database and its ``-wal``/``-shm`` files are created 0600. The
+``files`` table keeps each uploaded file's name masked (``privacy.mask_text``): it is
+there for operators (size, sha256), and the reviewer's copy of the name is in the
+report. With ``uploads`` given, a job's upload is deleted once its result is recorded
+(``done``, or ``failed`` for good); a requeued job keeps it.
+
 Every transition is also written to ``events``, so tests and operators can count them.
 """
 
@@ -19,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import sqlite3
 import time
@@ -27,6 +39,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from docpipe.privacy import mask_text
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
@@ -48,7 +62,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     submission_id TEXT,
     verdict TEXT,
     counts TEXT,
-    error TEXT
+    error TEXT,
+    restarts INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_status ON jobs (status, created_at);
 CREATE TABLE IF NOT EXISTS files (
@@ -85,7 +100,10 @@ class IdempotencyConflict(Exception):
 
 @dataclass(frozen=True)
 class FileRecord:
-    """One uploaded file: the client's name (never used on disk), its size and sha256."""
+    """One uploaded file: the client's name (never used on disk), its size and sha256.
+
+    The store keeps the name masked (personal numbers in file names are common).
+    """
 
     name: str
     size: int
@@ -115,11 +133,18 @@ class Job:
     verdict: str | None
     counts: str | None
     error: str | None
+    #: Attempts given back because the service restarted while the job ran.
+    restarts: int = 0
 
     @property
     def counts_dict(self) -> dict[str, int] | None:
         """Findings per severity, when done."""
         return json.loads(self.counts) if self.counts else None
+
+    @property
+    def failures(self) -> int:
+        """Attempts that count against ``max_attempts``: claims not ended by a restart."""
+        return self.attempts - self.restarts
 
 
 def new_job_id() -> str:
@@ -128,18 +153,42 @@ def new_job_id() -> str:
 
 
 class JobStore:
-    """The jobs of one data folder. Cheap to make; opens one connection per operation."""
+    """The jobs of one data folder. Cheap to make; opens one connection per operation.
 
-    def __init__(self, db_path: Path, busy_timeout: float = 10.0) -> None:
+    ``uploads``: the folder of the uploads; when given, an upload is deleted as soon as
+    its job is finished (see the module docstring).
+    """
+
+    def __init__(
+        self, db_path: Path, busy_timeout: float = 10.0, *, uploads: Path | None = None
+    ) -> None:
         self.db_path = db_path
         self.busy_timeout = busy_timeout
+        self.uploads = uploads
 
     def init(self) -> None:
-        """Create the database and its tables; switch it to WAL (persistent)."""
-        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        """Create the database (0600) and its tables; switch it to WAL (persistent)."""
+        self.db_path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created here with its mode, not by SQLite with the process umask; SQLite gives
+        # the -wal and -shm files the mode of the database file.
+        with contextlib.suppress(FileExistsError):
+            os.close(os.open(self.db_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         with self._connect() as con:
             con.execute("PRAGMA journal_mode=WAL")
             con.executescript(SCHEMA)
+            columns = {r[1] for r in con.execute("PRAGMA table_info(jobs)")}
+            if "restarts" not in columns:  # a data folder of an earlier version
+                con.execute("ALTER TABLE jobs ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0")
+            # Names stored before they were masked.
+            for seq, job_id, name in con.execute("SELECT seq, job_id, name FROM files").fetchall():
+                if mask_text(name) != name:
+                    con.execute(
+                        "UPDATE files SET name = ? WHERE job_id = ? AND seq = ?",
+                        (mask_text(name), job_id, seq),
+                    )
+        for suffix in ("", "-wal", "-shm"):  # a folder made by an earlier version
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(f"{self.db_path}{suffix}", 0o600)
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -271,7 +320,7 @@ class JobStore:
             )
             con.executemany(
                 "INSERT INTO files (job_id, seq, name, size, sha256) VALUES (?, ?, ?, ?, ?)",
-                [(job_id, i, f.name, f.size, f.sha256) for i, f in enumerate(files)],
+                [(job_id, i, mask_text(f.name), f.size, f.sha256) for i, f in enumerate(files)],
             )
             self._event(con, job_id, "accepted", 0, None, now)
             row = con.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
@@ -281,48 +330,55 @@ class JobStore:
         """Take the oldest job that is queued or whose lease ran out; None when there is none."""
         now = time.time()
         with self._write() as con:
-            self._give_up_expired(con, now, max_attempts)
+            given_up = self._give_up_expired(con, now, max_attempts)
             row = con.execute(
                 "SELECT id, status, attempts, worker FROM jobs WHERE status = 'queued'"
                 " OR (status = 'running' AND lease_until < ?)"
                 " ORDER BY created_at, id LIMIT 1",
                 (now,),
             ).fetchone()
-            if row is None:
-                return None
-            if row["status"] == "running":  # its worker stopped renewing the lease
-                self._event(con, row["id"], "reclaimed", row["attempts"], row["worker"], now)
-            claim = uuid.uuid4().hex
-            con.execute(
-                "UPDATE jobs SET status = 'running', attempts = attempts + 1, claim = ?,"
-                " worker = ?, lease_until = ?, started_at = ?, updated_at = ? WHERE id = ?",
-                (claim, worker, now + lease_seconds, now, now, row["id"]),
-            )
-            job = Job(
-                **dict(con.execute("SELECT * FROM jobs WHERE id = ?", (row["id"],)).fetchone())
-            )
-            self._event(con, job.id, "claimed", job.attempts, worker, now)
+            job = None
+            if row is not None:
+                if row["status"] == "running":  # its worker stopped renewing the lease
+                    self._event(con, row["id"], "reclaimed", row["attempts"], row["worker"], now)
+                job = self._take(con, row["id"], worker, lease_seconds, now)
+        self._drop_uploads(given_up)
         return job
 
-    def _give_up_expired(self, con: sqlite3.Connection, now: float, max_attempts: int) -> None:
+    def _take(
+        self, con: sqlite3.Connection, job_id: str, worker: str, lease_seconds: float, now: float
+    ) -> Job:
+        claim = uuid.uuid4().hex
+        con.execute(
+            "UPDATE jobs SET status = 'running', attempts = attempts + 1, claim = ?,"
+            " worker = ?, lease_until = ?, started_at = ?, updated_at = ? WHERE id = ?",
+            (claim, worker, now + lease_seconds, now, now, job_id),
+        )
+        job = Job(**dict(con.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()))
+        self._event(con, job.id, "claimed", job.attempts, worker, now)
+        return job
+
+    def _give_up_expired(self, con: sqlite3.Connection, now: float, max_attempts: int) -> list[str]:
+        """Fail the expired jobs that used up their attempts; return their uploads."""
         rows = con.execute(
-            "SELECT id, attempts, worker FROM jobs"
-            " WHERE status = 'running' AND lease_until < ? AND attempts >= ?",
+            "SELECT id, attempts, restarts, worker, upload FROM jobs"
+            " WHERE status = 'running' AND lease_until < ? AND attempts - restarts >= ?",
             (now, max_attempts),
         ).fetchall()
         for r in rows:
-            self._fail_poisoned(con, r["id"], r["attempts"], r["worker"], now)
+            self._fail_poisoned(con, r["id"], r["attempts"] - r["restarts"], r["worker"], now)
+        return [r["upload"] for r in rows]
 
     def _fail_poisoned(
-        self, con: sqlite3.Connection, job_id: str, attempts: int, worker: str | None, now: float
+        self, con: sqlite3.Connection, job_id: str, failures: int, worker: str | None, now: float
     ) -> None:
-        error = f"the worker stopped {attempts} times while reviewing this submission"
+        error = f"the worker stopped {failures} times while reviewing this submission"
         con.execute(
             "UPDATE jobs SET status = 'failed', error = ?, claim = NULL, lease_until = NULL,"
             " finished_at = ?, updated_at = ? WHERE id = ?",
             (error, now, now, job_id),
         )
-        self._event(con, job_id, "failed", attempts, worker, now)
+        self._event(con, job_id, "failed", failures, worker, now)
 
     def heartbeat(self, job_id: str, claim: str, lease_seconds: float) -> bool:
         """Renew the lease; False when the claim is no longer ours (the job was taken back)."""
@@ -352,7 +408,7 @@ class JobStore:
         now = time.time()
         with self._write() as con:
             row = con.execute(
-                "SELECT attempts, worker FROM jobs"
+                "SELECT attempts, worker, upload FROM jobs"
                 " WHERE id = ? AND claim = ? AND status = 'running'",
                 (job_id, claim),
             ).fetchone()
@@ -375,33 +431,51 @@ class JobStore:
                 ),
             )
             self._event(con, job_id, status, row["attempts"], row["worker"], now)
+        # The result is recorded: the report keeps what a reviewer needs of the upload.
+        self._drop_uploads([row["upload"]])
         return True
 
     def requeue_running(self, max_attempts: int, worker: str | None = None) -> int:
         """Take back the running jobs (of one dead ``worker``, or all); return how many.
 
-        A job that already used ``max_attempts`` is failed instead: its input keeps
-        killing the worker.
+        With ``worker`` (the supervisor saw it die) the attempt counts, and a job that
+        already failed ``max_attempts`` times is failed for good: its input keeps killing
+        the worker. Without (the service is starting, so the jobs stopped because the
+        service did) the attempt is given back (``restarts``) and no job is failed.
         """
         now = time.time()
-        sql = "SELECT id, attempts, worker FROM jobs WHERE status = 'running'"
+        sql = "SELECT id, attempts, restarts, worker, upload FROM jobs WHERE status = 'running'"
         args: tuple[str, ...] = ()
         if worker is not None:
             sql += " AND worker = ?"
             args = (worker,)
+        failed: list[str] = []
         with self._write() as con:
             rows = con.execute(sql, args).fetchall()
             for r in rows:
-                if r["attempts"] >= max_attempts:
-                    self._fail_poisoned(con, r["id"], r["attempts"], r["worker"], now)
+                failures = r["attempts"] - r["restarts"]
+                if worker is not None and failures >= max_attempts:
+                    self._fail_poisoned(con, r["id"], failures, r["worker"], now)
+                    failed.append(r["upload"])
                     continue
+                given_back = 1 if worker is None else 0
                 con.execute(
                     "UPDATE jobs SET status = 'queued', claim = NULL, lease_until = NULL,"
-                    " updated_at = ? WHERE id = ?",
-                    (now, r["id"]),
+                    " restarts = restarts + ?, updated_at = ? WHERE id = ?",
+                    (given_back, now, r["id"]),
                 )
                 self._event(con, r["id"], "requeued", r["attempts"], r["worker"], now)
+        self._drop_uploads(failed)
         return len(rows)
+
+    def _drop_uploads(self, names: list[str]) -> None:
+        """Delete the uploads of finished jobs (after their transaction committed)."""
+        if self.uploads is None:
+            return
+        for name in names:
+            # Generated names only (``<job id>.zip``): never a path from elsewhere.
+            if name and "/" not in name and not name.startswith("."):
+                (self.uploads / name).unlink(missing_ok=True)
 
     @staticmethod
     def _event(
@@ -422,15 +496,17 @@ class JobStore:
     def remove_orphans(self, uploads: Path, reports: Path) -> list[Path]:
         """Delete what a killed process left behind; return what was removed.
 
-        Uploads without a job row (killed between writing and committing), temp files,
-        and report folders of attempts that did not commit. Only call this while no
-        worker runs (at start-up, holding the data folder's lock).
+        Uploads without a job row (killed between writing and committing) or of a
+        finished job (killed between committing and deleting), temp files, and report
+        folders of attempts that did not commit. Only call this while no worker runs (at
+        start-up, holding the data folder's lock).
         """
         jobs = {j.id: j for j in self.all_jobs()}
         removed: list[Path] = []
         if uploads.is_dir():
             for entry in uploads.iterdir():
-                if entry.is_file() and entry.stem not in jobs:
+                job_of = jobs.get(entry.stem)
+                if entry.is_file() and (job_of is None or job_of.status in ("done", "failed")):
                     entry.unlink(missing_ok=True)
                     removed.append(entry)
         if reports.is_dir():

@@ -4,26 +4,42 @@ The multipart files become members of ``uploads/<job id>.zip`` under the client'
 so no client name ever touches the file system and the worker hands the zip to
 ``pipeline.run`` exactly as ``docpipe check x.zip`` would. An ``archive`` upload is
 stored as sent, after the same intake the worker runs has found its submission.json.
+
+Every upload file is created 0600. A refused upload never leaves its temp file behind
+and never answers 500: whatever its content makes intake or the JSON parser raise is a
+422 whose message names neither a value nor the internal temp file.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from starlette.datastructures import UploadFile
 
-from docpipe.errors import SubmissionJsonError
+from docpipe.errors import DocpipeError, SubmissionJsonError
 from docpipe.intake import SUBMISSION_JSON, parse_submission
 from docpipe.privacy import mask_text
 from docpipe.service.config import Settings
 from docpipe.service.store import FileRecord
 
+log = logging.getLogger(__name__)
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: How a refusal of an ``archive`` upload names it (never by its temp file's name).
+ARCHIVE_SHOWN = "archive"
+_UNPARSABLE = {
+    "message": "submission.json 无法解析（嵌套过深或数字过长） / submission.json cannot be"
+    " parsed (nested too deeply or a number too long)",
+    "paths": [],
+}
 
 
 class UploadRejected(Exception):
@@ -45,6 +61,19 @@ def _copy_hashing(src: IO[bytes], dst: IO[bytes]) -> tuple[int, str]:
         dst.write(chunk)
         size += len(chunk)
     return size, digest.hexdigest()
+
+
+@contextlib.contextmanager
+def _private_temp(tmp: Path) -> Iterator[IO[bytes]]:
+    """Create ``tmp`` 0600 for writing; delete it when the block raises."""
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a leftover of that name keeps its mode through O_CREAT
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _fsync_into_place(tmp: Path, final: Path) -> None:
@@ -69,7 +98,7 @@ def write_multipart_upload(
     """
     tmp = target.with_name(f".{target.name}.tmp")
     records: list[FileRecord] = []
-    with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as zf:
+    with _private_temp(tmp) as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
         zf.writestr(zipfile.ZipInfo(SUBMISSION_JSON, (1980, 1, 1, 0, 0, 0)), submission)
         for name, src in parts:
             with zf.open(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), "w") as dst:
@@ -78,9 +107,13 @@ def write_multipart_upload(
     payload = hashlib.sha256(b"multipart\0" + hashlib.sha256(submission).digest())
     for rec in sorted(records, key=lambda r: r.name):
         payload.update(f"{rec.name}\0{rec.size}\0{rec.sha256}\0".encode())
-    with tmp.open("rb") as fh:
-        upload_sha = hashlib.file_digest(fh, "sha256").hexdigest()
-    _fsync_into_place(tmp, target)
+    try:
+        with tmp.open("rb") as fh:
+            upload_sha = hashlib.file_digest(fh, "sha256").hexdigest()
+        _fsync_into_place(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return upload_sha, payload.hexdigest(), records
 
 
@@ -90,19 +123,34 @@ def write_archive_upload(target: Path, src: IO[bytes]) -> tuple[str, str, list[F
 
     # Ends in .zip for intake; a leftover is removed at start-up (no job of that name).
     tmp = target.with_name(f".{target.stem}.tmp.zip")
-    with tmp.open("wb") as dst:
+    with _private_temp(tmp) as dst:
         size, sha = _copy_hashing(src, dst)
-    # The same intake the worker will run: a zip that is no zip, or whose submission.json
-    # is missing or malformed, is refused now (422) instead of queued.
-    intake = load_submission(tmp)
-    if intake.submission_error is not None:
+    try:
+        # The same intake the worker will run: a zip that is no zip, or whose
+        # submission.json is missing or malformed, is refused now (422) instead of queued.
+        try:
+            intake = load_submission(tmp)
+        except DocpipeError as exc:  # e.g. ArchiveUnreadable: not a zip at all
+            raise UploadRejected(422, _refusal(exc, tmp)) from exc
+        except (ValueError, RecursionError, MemoryError) as exc:
+            # Python's own limits on what the JSON parser may build (nesting depth, the
+            # digits of an integer): the content is refused, the cause logged.
+            log.info("archive refused: %s", type(exc).__name__)
+            raise UploadRejected(422, dict(_UNPARSABLE)) from exc
+        if intake.submission_error is not None:
+            raise UploadRejected(422, _refusal(intake.submission_error, tmp))
+        _fsync_into_place(tmp, target)
+    except BaseException:
         tmp.unlink(missing_ok=True)
-        err = intake.submission_error
-        paths = getattr(err, "paths", [])
-        raise UploadRejected(422, {"message": mask_text(err.message), "paths": paths})
-    _fsync_into_place(tmp, target)
+        raise
     payload = hashlib.sha256(b"archive\0" + bytes.fromhex(sha)).hexdigest()
     return sha, payload, [FileRecord(name="(archive)", size=size, sha256=sha)]
+
+
+def _refusal(err: DocpipeError, tmp: Path) -> dict[str, Any]:
+    """The 422 body of a refused archive: masked, naming the upload, not its temp file."""
+    message = err.message.replace(str(tmp), ARCHIVE_SHOWN).replace(tmp.name, ARCHIVE_SHOWN)
+    return {"message": mask_text(message), "paths": list(getattr(err, "paths", []))}
 
 
 def check_submission(raw: bytes) -> None:
@@ -112,6 +160,9 @@ def check_submission(raw: bytes) -> None:
     except SubmissionJsonError as exc:
         paths = getattr(exc, "paths", [])
         raise UploadRejected(422, {"message": mask_text(exc.message), "paths": paths}) from exc
+    except (ValueError, RecursionError, MemoryError) as exc:  # see write_archive_upload
+        log.info("submission.json refused: %s", type(exc).__name__)
+        raise UploadRejected(422, dict(_UNPARSABLE)) from exc
 
 
 def file_parts(files: list[Any], settings: Settings) -> list[tuple[str, IO[bytes]]]:

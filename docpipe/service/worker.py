@@ -32,6 +32,8 @@ from docpipe.service.store import Job, JobStore
 
 log = logging.getLogger(__name__)
 
+INTERNAL_ERROR = "内部错误，审查未完成 / internal error, the review is incomplete"
+
 
 def _die_with_parent() -> None:
     """Ask Linux to SIGKILL this process when the server dies (no orphan keeps writing)."""
@@ -66,16 +68,22 @@ def run_job(store: JobStore, settings: Settings, job: Job, worker: str) -> bool:
             time.sleep(settings.job_delay)
         rel = f"{job.id}/a{job.attempts}"
         try:
+            # Private folders whatever the umask (files are written 0600 by write_report).
+            job_dir = settings.reports_dir / job.id
+            job_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            (job_dir / f"a{job.attempts}").mkdir(mode=0o700, exist_ok=True)
             state = pipeline.run(settings.uploads_dir / job.upload, engine=settings.engine)
             report = state.report
-            assert report is not None
+            if report is None:
+                raise RuntimeError("the pipeline returned no report")
             write_report(report, settings.reports_dir / rel, pages=state.read_pages)
         except DocpipeError as exc:
             log.error("job %s failed: %s", job.id, mask_text(exc.message_en))
             return store.finish(job.id, claim, status="failed", error=mask_text(exc.message))
         except Exception as exc:  # one bad submission must not end the worker; cause logged
             log.exception("job %s: unexpected failure", job.id)
-            error = mask_text(f"{type(exc).__name__}: {exc}")
+            # The type only: an exception's text may quote a value or a file name.
+            error = f"{INTERNAL_ERROR}: {type(exc).__name__}"
             return store.finish(job.id, claim, status="failed", error=error)
         committed = store.finish(
             job.id,
@@ -103,6 +111,7 @@ def worker_main(settings: Settings, worker: str, log_level: int) -> None:
     process group) is left to the server, which then stops the workers with SIGTERM.
     """
     _die_with_parent()
+    os.umask(0o077)  # reports and OCR cache files: personal data (see app.serve)
     parent = os.getppid()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -114,7 +123,7 @@ def worker_main(settings: Settings, worker: str, log_level: int) -> None:
     )
     install_log_masking()
     pipeline.warm_up(settings.engine)
-    store = JobStore(settings.db_path)
+    store = JobStore(settings.db_path, uploads=settings.uploads_dir)
     store.worker_ready(worker, os.getpid())
     log.info("worker %s ready (pid %d)", worker, os.getpid())
     while not stop.is_set() and os.getppid() == parent:
