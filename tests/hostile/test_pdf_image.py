@@ -127,6 +127,16 @@ def test_active_pdf_content_is_an_info_finding(
     assert word in f["message"]
 
 
+def test_pdf_with_an_embedded_file_is_an_info_finding(tmp_path: Path) -> None:
+    import pymupdf
+
+    doc = pymupdf.open(stream=simple_pdf(), filetype="pdf")
+    doc.embfile_add("payload.exe", b"MZ" + b"\0" * 64)
+    report, _ = _check_with(tmp_path, "e.pdf", doc.tobytes())
+    f = finding(report, "file:e.pdf", "file_type_not_allowed")
+    assert f["severity"] == "info" and "embedded file" in f["message"]
+
+
 def test_pdf_zip_polyglot_is_an_info_finding(tmp_path: Path) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
