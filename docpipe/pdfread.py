@@ -14,7 +14,6 @@ drawing the next 10 times draw 10¹⁰ times from a 3 KB file) and content bytes
 from __future__ import annotations
 
 import io
-import os
 import re
 import zipfile
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ import pymupdf as _pymupdf
 
 from docpipe.errors import FileUnreadable
 from docpipe.ocr.base import OcrPage
+from docpipe.pdfcost import check_drawing
 from docpipe.textlayer import read_layer
 
 pymupdf: Any = _pymupdf
@@ -33,15 +33,9 @@ MAX_PDF_PAGES = 20
 RENDER_BUDGET_PIXELS = 120_000_000
 #: An image embedded in a PDF page (high-resolution scans are legitimate; bombs are not).
 MAX_EMBEDDED_IMAGE_PIXELS = 100_000_000
-#: Form XObjects one page may draw, nested draws multiplied out (a real form: < 100).
-#: ``DOCPIPE_MAX_FORM_DRAWS`` raises it (tests of the time budget behind it).
-MAX_FORM_DRAWS = int(os.environ.get("DOCPIPE_MAX_FORM_DRAWS", "100000"))
-#: Content-stream bytes one page may have drawn, each form's bytes times its draws.
-MAX_DRAWN_CONTENT_BYTES = int(os.environ.get("DOCPIPE_MAX_DRAWN_MB", "64")) * 1024 * 1024
 #: PDF objects looked at for active content (JavaScript, launch actions, attachments).
 MAX_OBJECTS_SCANNED = 200_000
 
-_REF = re.compile(rb"/([^\s/<>\[\]()]+)\s+(\d+)\s+\d+\s+R")
 _ACTIVE = {
     "/JavaScript": ("JavaScript", "JavaScript 脚本"),
     "/JS": ("JavaScript", "JavaScript 脚本"),
@@ -171,80 +165,6 @@ def render_page(name: str, data: bytes, number: int, zoom: float) -> bytes:
             f"{name}: page {number} cannot be rendered ({type(exc).__name__}: {exc})",
             f"{name}：第 {number} 页无法渲染",
         ) from exc
-
-
-# ------------------------------------------------------------------------ the work asked for
-
-
-def _names(doc: Any, owner: int) -> dict[bytes, int]:
-    """The XObject resources of a page or form: name → xref (empty when it has none)."""
-    try:
-        kind, value = doc.xref_get_key(owner, "Resources/XObject")
-        if kind == "xref":
-            value = doc.xref_object(int(value.split()[0]), compressed=True)
-        elif kind != "dict":
-            return {}
-    except Exception:  # a broken resource dictionary draws nothing MuPDF can find either
-        return {}
-    return {m.group(1): int(m.group(2)) for m in _REF.finditer(value.encode("latin-1", "replace"))}
-
-
-def _is_form(doc: Any, xref: int) -> bool:
-    try:
-        return bool(doc.xref_get_key(xref, "Subtype")[1] == "/Form")
-    except Exception:  # not an object MuPDF can read: it draws nothing
-        return False
-
-
-def drawing_cost(doc: Any, page: Any) -> tuple[int, int]:
-    """(form XObjects drawn, content bytes drawn) of one page, nested forms multiplied out.
-
-    Counted from the content streams before anything is drawn: each ``/Name Do`` of a
-    form counts once plus what that form draws. A form that draws itself, directly or
-    through others, counts as without end. A form without resources of its own uses
-    its caller's (as readers do).
-    """
-    limit = MAX_FORM_DRAWS + 1
-    memo: dict[int, tuple[int, int]] = {}
-
-    def cost(content: bytes, names: dict[bytes, int], stack: frozenset[int]) -> tuple[int, int]:
-        draws, size = 0, len(content)
-        for name, xref in names.items():
-            n = len(re.findall(rb"/" + re.escape(name) + rb"\s*Do(?![A-Za-z])", content))
-            if n == 0 or not _is_form(doc, xref):
-                continue
-            if xref in stack:
-                return limit, MAX_DRAWN_CONTENT_BYTES + 1
-            if xref not in memo:
-                inner = doc.xref_stream(xref) or b""
-                memo[xref] = cost(inner, _names(doc, xref) or names, stack | {xref})
-            sub_draws, sub_size = memo[xref]
-            draws = min(limit, draws + n * (1 + sub_draws))
-            size = min(MAX_DRAWN_CONTENT_BYTES + 1, size + n * sub_size)
-        return draws, size
-
-    names = _names(doc, page.xref)
-    for xref, name, invoker, _ in page.get_xobjects():
-        if invoker == 0:  # inherited page resources are listed here too
-            names.setdefault(name.encode("latin-1", "replace"), xref)
-    return cost(page.read_contents() or b"", names, frozenset())
-
-
-def check_drawing(doc: Any, page: Any, name: str, number: int) -> None:
-    """Refuse a page that asks for more drawing than any document needs (``drawing_cost``)."""
-    draws, size = drawing_cost(doc, page)
-    if draws > MAX_FORM_DRAWS:
-        raise FileUnreadable(
-            f"{name}: page {number} draws over {MAX_FORM_DRAWS:,} form XObjects"
-            f" (nested forms), over the operation limit",
-            f"{name}：第 {number} 页嵌套绘制的表单对象超过 {MAX_FORM_DRAWS:,} 次，超过操作上限",
-        )
-    if size > MAX_DRAWN_CONTENT_BYTES:
-        mb = MAX_DRAWN_CONTENT_BYTES // (1024 * 1024)
-        raise FileUnreadable(
-            f"{name}: page {number} draws over {mb} MB of content, over the operation limit",
-            f"{name}：第 {number} 页绘制内容超过 {mb} MB，超过操作上限",
-        )
 
 
 # --------------------------------------------------------------------------- active content

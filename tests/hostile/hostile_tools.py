@@ -209,3 +209,39 @@ def finding(report: dict[str, Any], field: str, code: str | None = None) -> dict
 def documents_of(report: dict[str, Any], name: str) -> list[str]:
     """The kinds read from one attachment."""
     return [d["kind"] for d in report["documents"] if d["file"] == name]
+
+
+def annotation_bomb_pdf(depth: int = 9, fanout: int = 10) -> bytes:
+    """The nested-forms bomb behind an annotation's appearance (drawn with the page)."""
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Annots [4 0 R] >>",
+        b"<< /Type /Annot /Subtype /Square /Rect [0 0 595 842] /AP << /N 5 0 R >> >>",
+    ]
+    for level in range(depth):
+        last = level == depth - 1
+        content = b"0 0 10 10 re f" if last else b"q /X Do Q " * fanout
+        res = b"" if last else b"/Resources << /XObject << /X %d 0 R >> >>" % (6 + level)
+        objects.append(
+            _stream(b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] " + res, content)
+        )
+    return _pdf(objects)
+
+
+def pattern_bomb_pdf(step: float = 0.001) -> bytes:
+    """A page filled with a tiling pattern of ``step``-point cells (0.001: 5 × 10¹¹ cells)."""
+    pattern = (
+        b"/Type /Pattern /PatternType 1 /PaintType 1 /TilingType 1"
+        b" /BBox [0 0 %g %g] /XStep %g /YStep %g /Resources << >>" % (step, step, step, step)
+    )
+    return _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
+            b" /Resources << /Pattern << /P 5 0 R >> >> /Contents 4 0 R >>",
+            _stream(b"", b"/Pattern cs /P scn 0 0 595 842 re f"),
+            _stream(pattern, b"0 0 %g %g re f" % (step / 2, step / 2)),
+        ]
+    )

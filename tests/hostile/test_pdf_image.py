@@ -14,14 +14,17 @@ import time
 import zipfile
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hostile_tools import (
     GB,
+    annotation_bomb_pdf,
     clean_submission,
     documents_of,
     finding,
     no_traceback,
+    pattern_bomb_pdf,
     png_bytes,
     run_docpipe,
     simple_pdf,
@@ -70,6 +73,33 @@ def test_xobject_bomb_is_refused_by_its_operation_count(tmp_path: Path) -> None:
     _others_read(report)
     status = {a["file"]: a["status"] for a in report["attachments"]}
     assert status["炸弹.pdf"] == "unreadable"
+
+
+@pytest.mark.parametrize(
+    ("what", "make", "words"),
+    [
+        ("annotation", lambda: annotation_bomb_pdf(), "form XObjects"),
+        ("tiling-pattern", lambda: pattern_bomb_pdf(0.001), "pattern cells"),
+        ("coarse-pattern", lambda: pattern_bomb_pdf(0.05), "pattern cells"),
+    ],
+)
+def test_other_drawing_bombs_are_refused_before_drawing(what: str, make: Any, words: str) -> None:
+    """Behind an annotation or as a tiling pattern: counted, refused in well under a second.
+
+    Uncounted, the annotation took its whole 20 s budget, the 0.001 pt pattern too, and
+    the 0.05 pt one 12 s of drawing.
+    """
+    start = time.monotonic()
+    with pytest.raises(FileUnreadable) as err:
+        open_pages(AttachmentFile.from_bytes(f"{what}.pdf", make()))
+    assert time.monotonic() - start < 5
+    assert words in err.value.message_en and "操作上限" in err.value.message_zh
+
+
+def test_a_fine_but_real_pattern_is_drawn() -> None:
+    """A 2 pt hatch over A4 (125,000 cells) is within the limit: the page is read."""
+    pages = open_pages(AttachmentFile.from_bytes("hatch.pdf", pattern_bomb_pdf(2.0)))
+    assert pages[0].image().size == (pages[0].width, pages[0].height)
 
 
 def test_xobject_bomb_past_the_count_is_stopped_by_the_time_budget(tmp_path: Path) -> None:
