@@ -73,6 +73,9 @@ class Channel(_Filed):
     phone: str | None = None
 
 
+MAX_OPERATORS = 20
+
+
 class Submission(_Filed):
     """``submission.json``: the fields as typed into the portal."""
 
@@ -81,7 +84,9 @@ class Submission(_Filed):
     reference_date: str | None = None
     enterprise: Enterprise = Field(default_factory=Enterprise)
     legal_person: Person | None = None
-    operators: list[Person] = Field(default_factory=list)
+    #: An application names a few operators; a 1 MB list of 300,000 empty ones gave
+    #: millions of findings and gigabytes of report, so more is a shape error.
+    operators: list[Person] = Field(default_factory=list, max_length=MAX_OPERATORS)
     remarks: str | None = None
     channel: Channel | None = None
 

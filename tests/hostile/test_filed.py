@@ -274,3 +274,23 @@ def test_cli_reference_date_option_9999_writes_the_report(tmp_path: Path) -> Non
     f = finding(report, "reference_date", "invalid_format")
     assert (f["rule"], f["filed"]) == ("DATE-FORMAT", "9999-12-31")
     assert [x["field"] for x in report["findings"]] == ["reference_date"]
+
+
+def test_cli_a_megabyte_of_empty_operators_is_one_shape_error(tmp_path: Path) -> None:
+    """300,000 empty operators fit in 1 MB: once 24 findings each and gigabytes of report."""
+    sub = clean_submission(tmp_path)
+    data = json.loads((sub / "submission.json").read_text("utf-8"))
+    data["operators"] = [{}] * 300_000
+    raw = json.dumps(data, separators=(",", ":"))
+    assert len(raw) < 1024 * 1024
+    (sub / "submission.json").write_text(raw, "utf-8")
+    out = tmp_path / "out"
+    run = run_docpipe("check", str(sub), "--out", str(out), mem_bytes=3 * 1024**3, seconds=60)
+    no_traceback(run)
+    assert run.rc == 1
+    report = run.report(out)
+    f = finding(report, "submission", "invalid_format")
+    assert "operators" in f["message"] and "20" in f["message"]
+    assert len(report["findings"]) < 50
+    assert (out / "report.json").stat().st_size < 5 * 1024 * 1024
+    assert run.seconds < 30
