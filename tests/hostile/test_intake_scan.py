@@ -393,3 +393,24 @@ def test_scan_lists_a_fifo_zip_as_failed(tmp_path: Path) -> None:
     assert rows["good"]["verdict"] == "pass"
     assert rows["pipe.zip"]["verdict"] == "failed"
     assert "既不是文件夹也不是 .zip 文件" in rows["pipe.zip"]["error"]
+
+
+def test_a_folder_of_thousands_of_files_is_refused_whole(tmp_path: Path) -> None:
+    """Over the zip's entry limit a folder cannot run: 20,000 files took 19 s and 0.9 GB."""
+    root = tmp_path / "root"
+    many = clean_submission(root, "many")
+    for i in range(5000):
+        (many / f"f{i}.txt").touch()
+    clean_submission(root, "good")
+
+    check = bounded("check", str(many), "--out", str(tmp_path / "one"))
+    assert check.rc == 2
+    assert "超过 200 个文件和文件夹" in check.stderr and "over the limit" in check.stderr
+    assert check.seconds < 20
+
+    out = tmp_path / "out"
+    run = bounded("scan", str(root), "--out", str(out))
+    assert run.rc == 2, run.stderr[-2000:]
+    rows = by_source(out)
+    assert rows["many"]["verdict"] == "failed" and "200" in rows["many"]["error"]
+    assert rows["good"]["verdict"] == "pass"
