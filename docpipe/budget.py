@@ -1,4 +1,4 @@
-"""Wall-time budgets of one review: per file and per submission.
+"""Budgets of one review: wall time per file and per submission, decoded pixels in all.
 
 Over a pixel, page or operation limit a file is refused (``FileUnreadable``, an error:
 the file itself is at fault). Over its time budget it is not: a legitimate file on a
@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 FILE_SECONDS = float(os.environ.get("DOCPIPE_FILE_SECONDS", "60"))
 #: Seconds one submission may take in all (``DOCPIPE_SUBMISSION_SECONDS``).
 SUBMISSION_SECONDS = float(os.environ.get("DOCPIPE_SUBMISSION_SECONDS", "300"))
+#: Decoded page pixels one submission may hold (``DOCPIPE_SUBMISSION_MEGAPIXELS``). Every
+#: page is held decoded until the report is written: twelve 40 MP images took 2.7 GB,
+#: two hundred would take 45. Ten 12 MP phone photos are 120 MP.
+SUBMISSION_PIXELS = int(os.environ.get("DOCPIPE_SUBMISSION_MEGAPIXELS", "400")) * 1_000_000
 
 
 @dataclass
@@ -29,6 +33,7 @@ class Budget:
     file_seconds: float = FILE_SECONDS
     submission_seconds: float = SUBMISSION_SECONDS
     started: float = field(default_factory=time.monotonic)
+    pixels: int = SUBMISSION_PIXELS
 
     @property
     def submission_deadline(self) -> float:

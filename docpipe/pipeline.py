@@ -84,6 +84,7 @@ def stage_intake(rv: Review) -> None:
 def stage_pages(rv: Review) -> None:
     """Decode every attachment under the safety limits; a failure is that file's finding."""
     assert rv.intake is not None
+    held = 0  # decoded pixels of the pages kept so far (the submission's pixel budget)
     for f in rv.intake.files:
         if f.name in rv.file_errors:
             continue
@@ -98,6 +99,15 @@ def stage_pages(rv: Review) -> None:
             rv.file_errors[f.name] = FileUnreadable(
                 f"{f.name}: cannot be decoded ({type(exc).__name__})",
                 f"{f.name}：无法解码（{type(exc).__name__}）",
+            )
+            continue
+        held += sum(p.width * p.height for p in rv.pages[f.name])
+        if held > rv.budget.pixels:
+            held -= sum(p.width * p.height for p in rv.pages.pop(f.name))
+            mp = rv.budget.pixels // 1_000_000
+            rv.file_errors[f.name] = FileUnreadable(
+                f"{f.name}: the submission's pages are over its budget of {mp} megapixels",
+                f"{f.name}：本次申报的页面总像素超过 {mp} 百万像素的预算",
             )
             continue
         if rv.pages[f.name] and rv.pages[f.name][0].active:

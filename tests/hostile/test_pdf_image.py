@@ -290,3 +290,32 @@ def test_contained_crash_is_unreadable_and_errors_keep_both_languages() -> None:
     with pytest.raises(SubmissionJsonError) as refused:
         run_contained(_refuse, seconds=30, what=("r", "r"))
     assert (refused.value.message_en, refused.value.message_zh) == ("english words", "中文的话")
+
+
+def test_decoded_pixels_of_a_submission_are_budgeted(tmp_path: Path) -> None:
+    """Every page stays decoded until the report: 200 large images would take 45 GB.
+
+    Four 40 MP images under a 100 MP budget: those past it are refused, the limit named,
+    and the sample's own attachments (sorted first) are still read.
+    """
+    from PIL import Image
+
+    sub = clean_submission(tmp_path)
+    Image.new("RGB", (7000, 5700), "white").save(sub / "龘0.jpg", quality=30)
+    for i in range(1, 4):
+        (sub / f"龘{i}.jpg").write_bytes((sub / "龘0.jpg").read_bytes())
+    out = tmp_path / "out"
+    run = run_docpipe(
+        "check", str(sub), "--out", str(out),
+        env={"DOCPIPE_SUBMISSION_MEGAPIXELS": "100"}, mem_bytes=6 * GB, seconds=120,
+    )  # fmt: skip
+    no_traceback(run)
+    report = run.report(out)
+    refused = [
+        f for f in report["findings"]
+        if f["field"].startswith("file:龘") and f["code"] == "file_unreadable"
+    ]  # fmt: skip
+    assert len(refused) >= 2
+    assert all("100 百万像素" in f["message"] and "100 megapixels" in f["message"] for f in refused)
+    _others_read(report)
+    assert run.peak_rss < 3 * GB
