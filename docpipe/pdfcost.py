@@ -9,7 +9,10 @@ let a few kilobytes ask for days of drawing, and each is counted here:
   cells. Each ``/Name scn`` of a tiling pattern counts the cells it takes to cover the
   page (``XStep`` × ``YStep`` under the pattern's ``Matrix``);
 - **annotation appearances**: drawn with the page (MuPDF renders annotations), so
-  their forms count as the page's own.
+  their forms count as the page's own;
+
+and, for what is drawn, its content bytes and its text-showing operators (the text
+layer is read from every page, at a cost per text run).
 
 A form or pattern that draws itself, directly or through others, counts as without
 end. The counts are upper bounds in spirit, not exact: a draw under a clip still costs
@@ -31,8 +34,12 @@ from docpipe.errors import FileUnreadable
 MAX_FORM_DRAWS = int(os.environ.get("DOCPIPE_MAX_FORM_DRAWS", "100000"))
 #: Tiling-pattern cells one page may paint (a hatch of 2 pt steps over A4: 125,000).
 MAX_PATTERN_CELLS = int(os.environ.get("DOCPIPE_MAX_PATTERN_CELLS", "5000000"))
-#: Content-stream bytes one page may have drawn, each form's bytes times its draws.
-MAX_DRAWN_CONTENT_BYTES = int(os.environ.get("DOCPIPE_MAX_DRAWN_MB", "64")) * 1024 * 1024
+#: Content-stream bytes one page may have drawn, each form's bytes times its draws
+#: (64 MB of rectangles drew in 8.5 s; a form page has 10-200 KB, a dense map a few MB).
+MAX_DRAWN_CONTENT_BYTES = int(os.environ.get("DOCPIPE_MAX_DRAWN_MB", "16")) * 1024 * 1024
+#: Text-showing operators one page may have drawn: 60 MB of ``Tj`` (1.9 million) took
+#: MuPDF's text extraction 90 s and then its memory; a dense page of text has 10,000.
+MAX_TEXT_SHOWS = int(os.environ.get("DOCPIPE_MAX_TEXT_SHOWS", "100000"))
 
 _REF = re.compile(rb"/([^\s/<>\[\]()]+)\s+(\d+)\s+\d+\s+R")
 _NUMBER = re.compile(r"-?\d*\.?\d+(?:[eE][-+]?\d+)?")
@@ -48,6 +55,8 @@ class Cost:
     draws: int = 0
     cells: int = 0
     size: int = 0
+    #: Text-showing operators (``Tj``, ``TJ``): reading the text layer pays most per each.
+    shows: int = 0
 
     def plus(self, other: Cost, times: int = 1) -> Cost:
         """The sum with ``times`` times ``other``, saturating far above every limit."""
@@ -55,10 +64,11 @@ class Cost:
             min(_ENDLESS, self.draws + times * other.draws),
             min(_ENDLESS, self.cells + times * other.cells),
             min(_ENDLESS, self.size + times * other.size),
+            min(_ENDLESS, self.shows + times * other.shows),
         )
 
 
-ENDLESS = Cost(_ENDLESS, _ENDLESS, _ENDLESS)
+ENDLESS = Cost(_ENDLESS, _ENDLESS, _ENDLESS, _ENDLESS)
 
 
 def _dict_refs(doc: Any, owner: int, key: str) -> dict[bytes, int]:
@@ -123,7 +133,8 @@ def drawing_cost(doc: Any, page: Any) -> Cost:
         return memo[xref]
 
     def cost(content: bytes, names: Names, stack: frozenset[int]) -> Cost:
-        total = Cost(size=len(content))
+        # bytes.count: an upper bound in C speed (a "Tj" inside a string counts too).
+        total = Cost(size=len(content), shows=content.count(b"Tj") + content.count(b"TJ"))
         forms, patterns = names
         for name, xref in forms.items():
             n = uses(content, name, rb"Do")
@@ -134,7 +145,8 @@ def drawing_cost(doc: Any, page: Any) -> Cost:
             cells = tiling_cells(doc, xref, area) if n else 0
             if cells:
                 cell = inner(xref, names, stack)
-                total = total.plus(Cost(cells=cells, draws=cells * cell.draws, size=cell.size), n)
+                tile = Cost(cells=cells, draws=cells * cell.draws, size=cell.size, shows=cell.shows)
+                total = total.plus(tile, n)
         return total
 
     page_names = (
@@ -188,6 +200,11 @@ def check_drawing(doc: Any, page: Any, name: str, number: int) -> None:
         raise FileUnreadable(
             f"{where_en} tiles over {MAX_PATTERN_CELLS:,} pattern cells, over the operation limit",
             f"{where_zh}平铺图案超过 {MAX_PATTERN_CELLS:,} 格，超过操作上限",
+        )
+    if got.shows > MAX_TEXT_SHOWS:
+        raise FileUnreadable(
+            f"{where_en} shows text over {MAX_TEXT_SHOWS:,} times, over the operation limit",
+            f"{where_zh}显示文字的操作超过 {MAX_TEXT_SHOWS:,} 次，超过操作上限",
         )
     if got.size > MAX_DRAWN_CONTENT_BYTES:
         mb = MAX_DRAWN_CONTENT_BYTES // (1024 * 1024)

@@ -96,6 +96,28 @@ def test_other_drawing_bombs_are_refused_before_drawing(what: str, make: Any, wo
     assert words in err.value.message_en and "操作上限" in err.value.message_zh
 
 
+def test_a_text_bomb_is_refused_by_its_text_runs() -> None:
+    """440,000 text runs in a 30 KB file: 60 MB of them took the text layer 90 s."""
+    from hostile_tools import _pdf, _stream
+
+    runs = b"BT /F 9 Tf 10 10 Td (ab) Tj ET\n" * 440_000
+    pdf = _pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
+            b" /Resources << /Font << /F 4 0 R >> >> /Contents 5 0 R >>",
+            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+            _stream(b"", runs, compress=True),
+        ]
+    )
+    start = time.monotonic()
+    with pytest.raises(FileUnreadable) as err:
+        open_pages(AttachmentFile.from_bytes("t.pdf", pdf))
+    assert time.monotonic() - start < 5
+    assert "shows text over 100,000 times" in err.value.message_en
+
+
 def test_a_fine_but_real_pattern_is_drawn() -> None:
     """A 2 pt hatch over A4 (125,000 cells) is within the limit: the page is read."""
     pages = open_pages(AttachmentFile.from_bytes("hatch.pdf", pattern_bomb_pdf(2.0)))
@@ -108,6 +130,7 @@ def test_xobject_bomb_past_the_count_is_stopped_by_the_time_budget(tmp_path: Pat
     A warning (a person must read it), not a rejection: a slow file is not a bad file.
     """
     env = {"DOCPIPE_MAX_FORM_DRAWS": str(10**12), "DOCPIPE_MAX_DRAWN_MB": str(10**9)}
+    env["DOCPIPE_MAX_TEXT_SHOWS"] = str(10**12)
     env["DOCPIPE_FILE_SECONDS"] = "3"
     report, run = _check_with(tmp_path, "炸弹.pdf", xobject_bomb_pdf(), env=env, seconds=90)
     f = finding(report, "file:炸弹.pdf", "not_found")

@@ -98,6 +98,7 @@ def test_bomb_past_the_operation_limit_keeps_its_lease_until_the_time_budget(
     env = {
         "DOCPIPE_MAX_FORM_DRAWS": str(10**12),
         "DOCPIPE_MAX_DRAWN_MB": str(10**9),
+        "DOCPIPE_MAX_TEXT_SHOWS": str(10**12),
         "DOCPIPE_FILE_SECONDS": "4",
     }
     bomb, valid, _ = _run(tmp_path, env)
