@@ -98,6 +98,8 @@ class ScanResult:
     total: int = 0
     verdicts: dict[str, int] = field(default_factory=lambda: {"pass": 0, "review": 0, "reject": 0})
     failed: list[dict[str, str]] = field(default_factory=list)
+    #: Keys of the submissions whose review is incomplete (an internal error in it).
+    incomplete: list[str] = field(default_factory=list)
     redone: int = 0
     resumed: int = 0
 
@@ -305,6 +307,8 @@ def write_summary(
             rows.append({**row, "verdict": "failed", "error": error})
             continue
         result.verdicts[report.verdict.value] += 1
+        if report.incomplete:
+            result.incomplete.append(item.key)
         rows.append(
             {
                 **row,
@@ -312,6 +316,7 @@ def write_summary(
                 "enterprise_name": report.enterprise_name,
                 "credit_code": report.credit_code,
                 "verdict": report.verdict.value,
+                "incomplete": report.incomplete,
                 "counts": report.counts.model_dump(),
                 "top_finding": _top_finding(report.findings),
                 # For the index's rule filter: which rules fired, most severe first.

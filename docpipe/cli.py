@@ -322,7 +322,6 @@ def scan(
             except KeyboardInterrupt:
                 _say(RESUME_HINT)
                 raise typer.Exit(130) from None
-            incomplete = _incomplete_reports(out)
     finally:
         progress.stop()
     if result.total == 0:
@@ -335,31 +334,11 @@ def scan(
         f"index: {escape_controls(str(out / 'index.html'))}\n"
         f"summary: {escape_controls(str(out / 'summary.json'))}"
     )
-    if incomplete:
-        _say(f"{INCOMPLETE} ({len(incomplete)}): {', '.join(incomplete)}")
-    if result.failed or incomplete:
+    if result.incomplete:
+        _say(f"{INCOMPLETE} ({len(result.incomplete)}): {', '.join(result.incomplete)}")
+    if result.failed or result.incomplete:
         raise typer.Exit(int(ExitCode.cannot_run))
     raise typer.Exit(int(ExitCode.ok if result.all_passed else ExitCode.findings))
-
-
-def _incomplete_reports(out: Path) -> list[str]:
-    """Keys of the scan's submissions whose report says the review is incomplete."""
-    try:
-        summary = json.loads((out / "summary.json").read_text("utf-8"))
-    except (OSError, ValueError):
-        return []
-    keys = []
-    for row in summary.get("submissions", []):
-        rel = row.get("report_json")
-        if not rel:
-            continue
-        try:
-            report = json.loads((out / rel).read_text("utf-8"))
-        except (OSError, ValueError):
-            continue  # counted as failed by the scan itself
-        if isinstance(report, dict) and report.get("incomplete"):
-            keys.append(str(row.get("key")))
-    return keys
 
 
 @app.command()
