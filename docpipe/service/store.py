@@ -372,7 +372,10 @@ class JobStore:
     def _fail_poisoned(
         self, con: sqlite3.Connection, job_id: str, failures: int, worker: str | None, now: float
     ) -> None:
-        error = f"the worker stopped {failures} times while reviewing this submission"
+        error = (
+            f"审查该申报时工作进程已中止 {failures} 次，不再重试 / "
+            f"the worker stopped {failures} times while reviewing this submission"
+        )
         con.execute(
             "UPDATE jobs SET status = 'failed', error = ?, claim = NULL, lease_until = NULL,"
             " finished_at = ?, updated_at = ? WHERE id = ?",
