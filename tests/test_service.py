@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from docpipe.checkdigits import id_check_char
 from docpipe.cli import app as cli_app
-from docpipe.service.local import LocalServer
+from docpipe.service.local import LocalServer, upload_parts, zip_folder
 from docpipe.service.store import JobStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -57,27 +57,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
 def client(server: LocalServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, headers=AUTH, timeout=30) as c:
         yield c
-
-
-def _parts(folder: Path) -> list[tuple[str, tuple[str, bytes, str]]]:
-    parts = [
-        (
-            "submission",
-            ("submission.json", (folder / "submission.json").read_bytes(), "application/json"),
-        )
-    ]
-    for f in sorted(folder.iterdir()):
-        if f.name != "submission.json":
-            parts.append(("files", (f.name, f.read_bytes(), "application/octet-stream")))
-    return parts
-
-
-def _zip(folder: Path) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
-        for f in sorted(folder.iterdir()):
-            zf.write(f, f.name)
-    return buf.getvalue()
 
 
 def _wait_done(client: httpx.Client, job_id: str, timeout: float = 30.0) -> dict[str, Any]:
@@ -167,10 +146,10 @@ def test_report_is_identical_to_docpipe_check(
 
     if mode == "archive":
         r = client.post(
-            "/v1/submissions", files={"archive": ("s.zip", _zip(folder), "application/zip")}
+            "/v1/submissions", files={"archive": ("s.zip", zip_folder(folder), "application/zip")}
         )
     else:
-        r = client.post("/v1/submissions", files=_parts(folder))
+        r = client.post("/v1/submissions", files=upload_parts(folder))
     assert r.status_code == 202, r.text
     body = r.json()
     assert body["status"] == "queued"
@@ -326,7 +305,7 @@ def test_not_multipart_is_415(client: httpx.Client) -> None:
 def test_uploads_are_stored_under_generated_names(
     client: httpx.Client, server: LocalServer
 ) -> None:
-    r = client.post("/v1/submissions", files=_parts(SAMPLES / CASES[0] / "submission"))
+    r = client.post("/v1/submissions", files=upload_parts(SAMPLES / CASES[0] / "submission"))
     assert r.status_code == 202
     job_id = r.json()["id"]
     job = JobStore(server.data / "jobs.sqlite3").get(job_id)
@@ -348,7 +327,7 @@ def _mode(path: Path) -> int:
 
 
 def test_data_at_rest_is_private(client: httpx.Client, server: LocalServer) -> None:
-    r = client.post("/v1/submissions", files=_parts(SAMPLES / CASES[0] / "submission"))
+    r = client.post("/v1/submissions", files=upload_parts(SAMPLES / CASES[0] / "submission"))
     assert r.status_code == 202
     assert _wait_done(client, r.json()["id"])["status"] == "done"
     data = server.data

@@ -8,6 +8,7 @@ Every wait is bounded.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import signal
 import socket
@@ -15,9 +16,41 @@ import subprocess
 import sys
 import time
 import urllib.request
+import zipfile
 from pathlib import Path
 
 HOST = "127.0.0.1"
+
+#: One multipart part as httpx takes it: (field, (file name, content, media type)).
+Part = tuple[str, tuple[str, bytes, str]]
+
+
+def upload_parts(folder: Path, extra: list[tuple[str, bytes]] | None = None) -> list[Part]:
+    """A submission folder as the multipart parts of ``POST /v1/submissions``.
+
+    ``submission.json`` is the ``submission`` part, every other file (and ``extra``, as
+    (name, content)) a ``files`` part.
+    """
+    parts: list[Part] = [
+        (
+            "submission",
+            ("submission.json", (folder / "submission.json").read_bytes(), "application/json"),
+        )
+    ]
+    for f in sorted(folder.iterdir()):
+        if f.name != "submission.json":
+            parts.append(("files", (f.name, f.read_bytes(), "application/octet-stream")))
+    parts += [("files", (name, data, "application/octet-stream")) for name, data in extra or []]
+    return parts
+
+
+def zip_folder(folder: Path) -> bytes:
+    """A submission folder as one zip (the ``archive`` upload), its files at the top."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(folder.iterdir()):
+            zf.write(f, f.name)
+    return buf.getvalue()
 
 
 def free_port() -> int:

@@ -94,6 +94,14 @@ def run_docpipe(
     )
 
 
+def check_bounded(sub: Path, out: Path, **kw: Any) -> tuple[dict[str, Any], Run]:
+    """``docpipe check SUB --out OUT`` in a bounded child (``run_docpipe``'s keywords):
+    no traceback; the report it wrote, and the run."""
+    run = run_docpipe("check", str(sub), "--out", str(out), **kw)
+    no_traceback(run)
+    return run.report(out), run
+
+
 def clean_submission(tmp_path: Path, name: str = "sub") -> Path:
     """A copy of a committed clean sample (its OCR is replayed), under ``tmp_path/name``."""
     target = tmp_path / name

@@ -50,6 +50,13 @@ def bounded(*args: str) -> Run:
     return run
 
 
+def scanned(root: Path, out: Path, rc: int) -> tuple[Run, dict[str, dict[str, Any]]]:
+    """``docpipe scan ROOT --out OUT``, bounded, exiting ``rc``; and its rows by source."""
+    run = bounded("scan", str(root), "--out", str(out))
+    assert run.rc == rc, run.stderr[-2000:]
+    return run, by_source(out)
+
+
 def assert_clean_attachments_read(report: dict[str, Any]) -> None:
     """The hostile part did not stop the review of the sample's own attachments."""
     for name, kinds in CLEAN_KINDS.items():
@@ -107,10 +114,7 @@ def test_scan_survives_fifo_attachment_and_fifo_submission_json(tmp_path: Path) 
     clean_submission(root, "c")
     out = tmp_path / "out"
 
-    run = bounded("scan", str(root), "--out", str(out))
-
-    assert run.rc == 1, run.stderr[-2000:]  # reviewed, some rejected; nothing failed
-    rows = by_source(out)
+    _run, rows = scanned(root, out, 1)  # reviewed, some rejected; nothing failed
     assert finding(rows["a"]["report"], "file:管道.jpg", "file_unreadable")
     assert_clean_attachments_read(rows["a"]["report"])
     f = finding(rows["b"]["report"], "submission", "file_unreadable")
@@ -128,10 +132,7 @@ def test_scan_never_follows_links_out_of_the_submission(tmp_path: Path) -> None:
     clean_submission(root, "c")
     out = tmp_path / "out"
 
-    run = bounded("scan", str(root), "--out", str(out))
-
-    assert run.rc == 1, run.stderr[-2000:]
-    rows = by_source(out)
+    _run, rows = scanned(root, out, 1)
     report = rows["a"]["report"]
     f = finding(report, "submission", "file_unreadable")
     assert "符号链接" in f["message"] and "symbolic link" in f["message"]
@@ -148,10 +149,7 @@ def test_scan_hashes_a_sparse_2gb_file_by_size_and_mtime(tmp_path: Path) -> None
     clean_submission(root, "c")
     out = tmp_path / "out"
 
-    run = bounded("scan", str(root), "--out", str(out))
-
-    assert run.rc == 1, run.stderr[-2000:]
-    rows = by_source(out)
+    _run, rows = scanned(root, out, 1)
     report = rows["a"]["report"]
     assert finding(report, "file:大文件.jpg", "file_too_large")
     [att] = [x for x in report["attachments"] if x["file"] == "大文件.jpg"]
@@ -182,10 +180,7 @@ def test_scan_survives_deep_json_junk_json_and_names_that_are_not_utf8(tmp_path:
     (weird / os.fsdecode(b"\xe8\xa1.jpg")).write_bytes(b"not an image")
     out = tmp_path / "out"
 
-    run = bounded("scan", str(root), "--out", str(out))
-
-    assert run.rc == 1, run.stderr[-2000:]
-    rows = by_source(out)
+    _run, rows = scanned(root, out, 1)
     assert set(rows) == {"deep", "junk", "odd-\\xff\\xfe"}  # printable in summary.json
     f = finding(rows["deep"]["report"], "submission", "invalid_format")
     assert f["message"].startswith("submission.json 嵌套层数过深（超过 32 层） / ")
@@ -368,10 +363,7 @@ def test_scan_lists_a_zip_that_is_no_zip_as_failed_and_reviews_the_rest(tmp_path
     (root / "whole.zip").unlink()
     out = tmp_path / "out"
 
-    run = bounded("scan", str(root), "--out", str(out))
-
-    assert run.rc == 2, run.stderr[-2000:]  # some submission could not be processed
-    rows = by_source(out)
+    run, rows = scanned(root, out, 2)  # some submission could not be processed
     assert rows["good"]["verdict"] == "pass"
     for name in ("bad.zip", "cut.zip"):
         assert rows[name]["verdict"] == "failed"
@@ -386,10 +378,7 @@ def test_scan_lists_a_fifo_zip_as_failed(tmp_path: Path) -> None:
     os.mkfifo(root / "pipe.zip")  # zipfile would block opening it
     out = tmp_path / "out"
 
-    run = bounded("scan", str(root), "--out", str(out))
-
-    assert run.rc == 2, run.stderr[-2000:]
-    rows = by_source(out)
+    _run, rows = scanned(root, out, 2)
     assert rows["good"]["verdict"] == "pass"
     assert rows["pipe.zip"]["verdict"] == "failed"
     assert "既不是文件夹也不是 .zip 文件" in rows["pipe.zip"]["error"]
@@ -409,8 +398,6 @@ def test_a_folder_of_thousands_of_files_is_refused_whole(tmp_path: Path) -> None
     assert check.seconds < 20
 
     out = tmp_path / "out"
-    run = bounded("scan", str(root), "--out", str(out))
-    assert run.rc == 2, run.stderr[-2000:]
-    rows = by_source(out)
+    _run, rows = scanned(root, out, 2)
     assert rows["many"]["verdict"] == "failed" and "200" in rows["many"]["error"]
     assert rows["good"]["verdict"] == "pass"

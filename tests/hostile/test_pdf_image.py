@@ -19,14 +19,14 @@ from typing import Any
 import pytest
 from hostile_tools import (
     GB,
+    Run,
     annotation_bomb_pdf,
+    check_bounded,
     clean_submission,
     documents_of,
     finding,
-    no_traceback,
     pattern_bomb_pdf,
     png_bytes,
-    run_docpipe,
     simple_pdf,
     xobject_bomb_pdf,
 )
@@ -40,16 +40,13 @@ OTHERS = ["营业执照.jpg", "法人身份证正面.jpg", "申请书.pdf", "授
 
 
 def _check_with(
-    tmp_path: Path, name: str | None, data: bytes = b"", **kw: object
-) -> tuple[dict, object]:
+    tmp_path: Path, name: str | None, data: bytes = b"", **kw: Any
+) -> tuple[dict[str, Any], Run]:
     """``check`` of the clean sample with one file added (``name``), in a bounded child."""
     sub = clean_submission(tmp_path)
     if name is not None:
         (sub / name).write_bytes(data)
-    out = tmp_path / "out"
-    run = run_docpipe("check", str(sub), "--out", str(out), **kw)  # type: ignore[arg-type]
-    no_traceback(run)
-    return run.report(out), run
+    return check_bounded(sub, tmp_path / "out", **kw)
 
 
 def _others_read(report: dict) -> None:
@@ -65,11 +62,11 @@ def test_xobject_bomb_is_refused_by_its_operation_count(tmp_path: Path) -> None:
     bomb = xobject_bomb_pdf()
     assert len(bomb) < 4096
     report, run = _check_with(tmp_path, "炸弹.pdf", bomb, mem_bytes=4 * GB, seconds=90)
-    assert run.rc == 1  # type: ignore[attr-defined]
+    assert run.rc == 1
     f = finding(report, "file:炸弹.pdf", "file_unreadable")
     assert f["severity"] == "error"
     assert "operation limit" in f["message"] and "操作上限" in f["message"]
-    assert run.seconds < 60  # type: ignore[attr-defined]
+    assert run.seconds < 60
     _others_read(report)
     status = {a["file"]: a["status"] for a in report["attachments"]}
     assert status["炸弹.pdf"] == "unreadable"
@@ -136,7 +133,7 @@ def test_xobject_bomb_past_the_count_is_stopped_by_the_time_budget(tmp_path: Pat
     f = finding(report, "file:炸弹.pdf", "not_found")
     assert f["severity"] == "warning"
     assert "time budget" in f["message"] and "时间预算" in f["message"]
-    assert run.seconds < 45  # type: ignore[attr-defined]
+    assert run.seconds < 45
     _others_read(report)
 
 
@@ -211,11 +208,11 @@ def test_a_clean_pdf_has_no_active_content_finding(tmp_path: Path) -> None:
 def test_thin_image_is_refused_before_any_enlargement(tmp_path: Path, w: int, h: int) -> None:
     """The detector enlarges the short side to 736 px: a 100000 × 1 PNG took 22.7 GB."""
     report, run = _check_with(tmp_path, "thin.png", png_bytes(w, h), mem_bytes=3 * GB)
-    assert run.rc == 1  # type: ignore[attr-defined]
+    assert run.rc == 1
     f = finding(report, "file:thin.png", "file_unreadable")
     assert "aspect ratio" in f["message"] and "长宽比" in f["message"]
-    assert run.seconds < 30  # type: ignore[attr-defined]
-    assert run.peak_rss < 2 * GB  # type: ignore[attr-defined]
+    assert run.seconds < 30
+    assert run.peak_rss < 2 * GB
     _others_read(report)
 
 
@@ -227,13 +224,8 @@ def test_the_thinnest_allowed_image_is_read_by_the_real_engine_within_bounds(
     sub.mkdir()
     (sub / "submission.json").write_text('{"application_type": "change_operator"}', "utf-8")
     (sub / "strip.png").write_bytes(png_bytes(4000, 250))
-    out = tmp_path / "out"
-    run = run_docpipe(
-        "check", str(sub), "--out", str(out),
-        env={"DOCPIPE_OCR_ENGINE": "rapidocr"}, mem_bytes=8 * GB, seconds=120,
-    )  # fmt: skip
-    no_traceback(run)
-    report = run.report(out)
+    env = {"DOCPIPE_OCR_ENGINE": "rapidocr"}
+    report, run = check_bounded(sub, tmp_path / "out", env=env, mem_bytes=8 * GB, seconds=120)
     status = {a["file"]: a["status"] for a in report["attachments"]}
     assert status["strip.png"] == "read"
     codes = {f["code"] for f in report["findings"] if f["field"] == "file:strip.png"}
@@ -247,7 +239,7 @@ def test_the_thinnest_allowed_image_is_read_by_the_real_engine_within_bounds(
 def test_spent_file_budget_is_a_warning_on_every_file_not_a_rejection(tmp_path: Path) -> None:
     """No time at all: each attachment gets a not_found warning, none is called bad."""
     report, run = _check_with(tmp_path, None, env={"DOCPIPE_FILE_SECONDS": "0"})
-    assert run.rc == 1  # type: ignore[attr-defined]
+    assert run.rc == 1
     for name in OTHERS:
         f = finding(report, f"file:{name}", "not_found")
         assert f["severity"] == "warning" and "时间预算" in f["message"]
@@ -327,13 +319,8 @@ def test_decoded_pixels_of_a_submission_are_budgeted(tmp_path: Path) -> None:
     Image.new("RGB", (7000, 5700), "white").save(sub / "龘0.jpg", quality=30)
     for i in range(1, 4):
         (sub / f"龘{i}.jpg").write_bytes((sub / "龘0.jpg").read_bytes())
-    out = tmp_path / "out"
-    run = run_docpipe(
-        "check", str(sub), "--out", str(out),
-        env={"DOCPIPE_SUBMISSION_MEGAPIXELS": "100"}, mem_bytes=6 * GB, seconds=120,
-    )  # fmt: skip
-    no_traceback(run)
-    report = run.report(out)
+    env = {"DOCPIPE_SUBMISSION_MEGAPIXELS": "100"}
+    report, run = check_bounded(sub, tmp_path / "out", env=env, mem_bytes=6 * GB, seconds=120)
     refused = [
         f for f in report["findings"]
         if f["field"].startswith("file:龘") and f["code"] == "file_unreadable"

@@ -12,12 +12,10 @@ cache files; what the service wrote of them is 0600.
 from __future__ import annotations
 
 import html
-import io
 import json
 import re
 import stat
 import time
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,7 @@ from hostile_tools import clean_submission, no_traceback, run_docpipe
 
 from docpipe.checkdigits import id_check_char
 from docpipe.privacy import mask_text
-from docpipe.service.local import LocalServer
+from docpipe.service.local import LocalServer, upload_parts, zip_folder
 
 # Synthetic: region 110105, born 1985-03-15, sequence 042, its check character.
 ID_NUMBER = "11010519850315042" + id_check_char("11010519850315042")
@@ -55,30 +53,14 @@ def _plant(tmp: Path) -> Path:
     return sub
 
 
-def _parts(folder: Path) -> list[tuple[str, tuple[str, bytes, str]]]:
-    parts = [("submission", ("submission.json", (folder / "submission.json").read_bytes(), "a"))]
-    for f in sorted(folder.iterdir()):
-        if f.name != "submission.json":
-            parts.append(("files", (f.name, f.read_bytes(), "application/octet-stream")))
-    return parts
-
-
-def _zip(folder: Path) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for f in sorted(folder.iterdir()):
-            zf.write(f, f.name)
-    return buf.getvalue()
-
-
 def _serve(tmp: Path, sub: Path, bodies: dict[str, str]) -> None:
     """Upload the planted submission (multipart, archive) and refused variants."""
     env = {"DOCPIPE_CACHE_DIR": str(tmp / "service-cache"), "DOCPIPE_MAX_FILE_BYTES": str(3 * MIB)}
     server = LocalServer(tmp / "data", env=env, log_file=tmp / "server.log", verbosity=2)
     with server, httpx.Client(base_url=server.url, timeout=30) as client:
         sent = {
-            "multipart": {"files": _parts(sub)},
-            "archive": {"files": {"archive": ("s.zip", _zip(sub), "application/zip")}},
+            "multipart": {"files": upload_parts(sub)},
+            "archive": {"files": {"archive": ("s.zip", zip_folder(sub), "application/zip")}},
         }
         for mode, kwargs in sent.items():
             r = client.post("/v1/submissions", **kwargs)
@@ -94,7 +76,7 @@ def _serve(tmp: Path, sub: Path, bodies: dict[str, str]) -> None:
             assert job["status"] == "done", job
             for name in ("report.json", "report.html"):  # the reports' bodies are not searched
                 assert ID_NUMBER in client.get(job["links"][name.replace(".", "_")]).text
-        sub_part = _parts(sub)[0]
+        sub_part = upload_parts(sub)[0]
         refused = {
             "413 file too large": [sub_part, ("files", (PLANTED_NAME, b"\0" * (3 * MIB + 1), "x"))],
             "422 name twice": [

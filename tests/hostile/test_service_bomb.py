@@ -16,20 +16,8 @@ from typing import Any
 import httpx
 from hostile_tools import CLEAN_CASE, xobject_bomb_pdf
 
-from docpipe.service.local import LocalServer
+from docpipe.service.local import LocalServer, upload_parts
 from docpipe.service.store import JobStore
-
-
-def _parts(extra: tuple[str, bytes] | None) -> list[tuple[str, tuple[str, bytes, str]]]:
-    parts = [
-        ("submission", ("submission.json", (CLEAN_CASE / "submission.json").read_bytes(), "a/j"))
-    ]
-    for f in sorted(CLEAN_CASE.iterdir()):
-        if f.name != "submission.json":
-            parts.append(("files", (f.name, f.read_bytes(), "application/octet-stream")))
-    if extra is not None:
-        parts.append(("files", (extra[0], extra[1], "application/pdf")))
-    return parts
 
 
 def _wait(url: str, job: str, timeout: float) -> dict[str, Any]:
@@ -48,10 +36,12 @@ def _run(tmp_path: Path, env: dict[str, str]) -> tuple[dict[str, Any], dict[str,
     try:
         bomb = httpx.post(
             f"{server.url}/v1/submissions",
-            files=_parts(("炸弹.pdf", xobject_bomb_pdf())),
+            files=upload_parts(CLEAN_CASE, [("炸弹.pdf", xobject_bomb_pdf())]),
             timeout=30,
         )
-        valid = httpx.post(f"{server.url}/v1/submissions", files=_parts(None), timeout=30)
+        valid = httpx.post(
+            f"{server.url}/v1/submissions", files=upload_parts(CLEAN_CASE), timeout=30
+        )
         assert bomb.status_code == valid.status_code == 202, (bomb.text, valid.text)
         bomb_id, valid_id = bomb.json()["id"], valid.json()["id"]
         bomb_status = _wait(server.url, bomb_id, 90)
