@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from typing_extensions import TypeIs
+
 from docpipe.models import Code, Document, Evidence, FieldValue, Severity
 from docpipe.normalize import edit_distance, is_long_term, norm_id, norm_text, parse_date
 from docpipe.rules import Hit
@@ -129,12 +131,22 @@ class Check:
     how: str = "text"
 
 
+def is_filed(value: str | None) -> TypeIs[str]:
+    """Whether a value was filed at all: missing, null and blank strings were not.
+
+    >>> is_filed("张三"), is_filed("  "), is_filed(None)
+    (True, False, False)
+    """
+    return bool(value and value.strip())
+
+
 def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> Hit | None:
     """The finding for one check, or ``None`` when the values agree (or nothing was filed).
 
-    ``equal`` replaces exact comparison where a rule allows tolerance (addresses).
+    ``equal`` replaces exact comparison where a rule allows tolerance (addresses). A
+    blank filed value is absent (SUBMISSION-REQUIRED reports it), not one that differs.
     """
-    if not check.filed:
+    if not is_filed(check.filed):
         return None
     fv = check.doc.fields.get(check.doc_field)
     result = outcome(check.filed, fv, check.how)

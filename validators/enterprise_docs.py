@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from docpipe.compare import Check, Outcome, evidence, is_doubtful, judge, outcome
+from docpipe.compare import Check, Outcome, evidence, is_doubtful, is_filed, judge, outcome
 from docpipe.models import Code, DocKind, Document, Enterprise, Severity
 from docpipe.normalize import (
     LONG_TERM,
@@ -37,7 +37,6 @@ from docpipe.normalize import (
 )
 from docpipe.rules import Hit, RuleContext, rule
 from validators.dates import as_of
-from validators.submission import filed_text
 
 LICENSE_ZH, LICENSE_EN = "营业执照", "the business license"
 TERM_FIELD = "enterprise.business_term_to"
@@ -180,10 +179,7 @@ ADDRESS = _Field("enterprise.registered_address", "address", "注册地址", "re
 
 
 def _check(f: _Field, filed: str | None, doc: Document) -> Check:
-    # A blank filed value is absent (SUBMISSION-REQUIRED's), not a value that differs.
-    return Check(
-        f.path, filed_text(filed), doc, f.doc_field, f.zh, f.en, LICENSE_ZH, LICENSE_EN, f.how
-    )
+    return Check(f.path, filed, doc, f.doc_field, f.zh, f.en, LICENSE_ZH, LICENSE_EN, f.how)
 
 
 def _compare(
@@ -391,7 +387,7 @@ def business_term(ctx: RuleContext) -> Iterator[Hit]:
     日期60年后日期"); otherwise an ``inconsistent`` warning. A filed 长期 is accepted.
     """
     ent = _ent(ctx)
-    if filed_text(ent.business_term_to) is None:
+    if not is_filed(ent.business_term_to):
         return
     if hit := best(_term_against(ctx, ent, doc) for doc in _licenses(ctx)):
         yield hit

@@ -25,12 +25,20 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from docpipe.checkdigits import id_check_char, is_valid_id
-from docpipe.compare import Check, Outcome, evidence, is_doubtful, judge, norm_value, outcome
+from docpipe.compare import (
+    Check,
+    Outcome,
+    evidence,
+    is_doubtful,
+    is_filed,
+    judge,
+    norm_value,
+    outcome,
+)
 from docpipe.models import Code, Document, Person, Severity, Submission
 from docpipe.normalize import edit_distance, norm_id, norm_text, parse_date
 from docpipe.rules import Hit, RuleContext, rule
 from validators.dates import as_of
-from validators.submission import filed_text
 
 _FORM_ZH, _FORM_EN = "申请书", "the application form"
 _LETTER_ZH, _LETTER_EN = "授权委托书", "the authorization letter"
@@ -44,11 +52,10 @@ def _enterprise_fields(
     Each: filed path, filed value, document field, how compared, Chinese and English name.
     """
     ent = sub.enterprise
-    # A blank filed value is absent (SUBMISSION-REQUIRED's), not one that differs.
     return (
         (
             "enterprise.name",
-            filed_text(ent.name),
+            ent.name,
             "enterprise_name",
             "text",
             "企业名称",
@@ -56,7 +63,7 @@ def _enterprise_fields(
         ),
         (
             "enterprise.credit_code",
-            filed_text(ent.credit_code),
+            ent.credit_code,
             "credit_code",
             "id",
             "统一社会信用代码",
@@ -145,7 +152,7 @@ def operator_for_form(sub: Submission, form: Document, taken: set[int]) -> int |
 
 def _person_checks(form: Document, path: str, op: Person) -> Iterator[Hit]:
     for doc_field, attr, how, zh, en in _PERSON_FIELDS:
-        filed = filed_text(getattr(op, attr))
+        filed = getattr(op, attr)
         check = Check(f"{path}.{attr}", filed, form, doc_field, zh, en, _FORM_ZH, _FORM_EN, how)
         hit = judge(check, equal=_EQUAL.get(attr))
         if hit is not None:
@@ -193,7 +200,7 @@ def form_match(ctx: RuleContext) -> Iterator[Hit]:
             )
         check = Check(
             "application_type",
-            filed_text(sub.application_type),
+            sub.application_type,
             form,
             "application_type",
             "申请业务",
@@ -283,7 +290,7 @@ def _letter_enterprise(sub: Submission, letter: Document) -> Hit | None:
     """The finding on the enterprise a letter names, ``None`` when name or code agrees."""
     results = []
     for path, filed, doc_field, how, zh, en in _enterprise_fields(sub):
-        if not filed:
+        if not is_filed(filed):
             continue
         fv = letter.fields.get(doc_field)
         result = outcome(filed, fv, how)

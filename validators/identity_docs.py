@@ -33,7 +33,6 @@ from docpipe.normalize import LONG_TERM, age_on, is_long_term, norm_id, parse_da
 from docpipe.rules import Hit, RuleContext, rule
 from validators.id_validity import accepted_terms
 from validators.identity import is_resident_card
-from validators.submission import filed_text
 
 # A validity span this short is no resident card's (the shortest is 5 years): the
 # 临时居民身份证 is valid for 3 months.
@@ -111,8 +110,7 @@ def _check(
 ) -> Check:
     return Check(
         path=f"{h.path}.{filed_key}",
-        # A blank filed value is absent (SUBMISSION-REQUIRED's), not one that differs.
-        filed=filed_text(getattr(h.person, filed_key)),
+        filed=getattr(h.person, filed_key),
         doc=doc,
         doc_field=doc_field,
         what_zh=f"{h.role_zh}{what[0]}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from docpipe.compare import is_filed
 from docpipe.models import Code, Submission
 from docpipe.normalize import norm_text
 from docpipe.rules import Hit, RuleContext, rule
@@ -58,39 +59,22 @@ _OPERATOR_REQUIRED: tuple[tuple[str, str], ...] = (
 )
 
 
-def _blank(value: object) -> bool:
-    """Absent as CONTRACT §1 means it: missing, null, or a string of whitespace only."""
-    return value is None or (isinstance(value, str) and not value.strip())
-
-
-def filed_text(value: str | None) -> str | None:
-    """A filed value as the comparing rules see it: ``None`` when absent (blank too).
-
-    SUBMISSION-REQUIRED reports a blank required value; a rule comparing it with a
-    document must not report it again as "differs from the document".
-
-    >>> filed_text("  "), filed_text(None), filed_text(" 张三 ")
-    (None, None, ' 张三 ')
-    """
-    return None if _blank(value) else value
-
-
-def _missing(path: str, label_zh: str, filed: object = None) -> Hit:
+def _missing(path: str, label_zh: str, filed: str | None = None) -> Hit:
     return Hit(
         field=path,
-        filed=filed if isinstance(filed, str) else None,
+        filed=filed,
         message=f"必填项缺失：{path}（{label_zh}） / required field missing: {path}",
     )
 
 
-def _lookup(sub: Submission, path: str) -> object:
+def _lookup(sub: Submission, path: str) -> str | None:
     """The filed value at a dotted path of ``_REQUIRED``; ``None`` when a parent is absent."""
     node: object = sub
     for step in path.split("."):
         node = getattr(node, step, None)
         if node is None:
             return None
-    return node
+    return node if isinstance(node, str) else None
 
 
 @rule("SUBMISSION-REQUIRED", code="invalid_format", severity="error")
@@ -110,14 +94,14 @@ def submission_required(ctx: RuleContext) -> Iterator[Hit]:
     # The model defaults an absent type to change_operator; the filed keys say whether
     # it was sent.
     sent = "application_type" in sub.model_fields_set
-    if not sent or _blank(sub.application_type):
+    if not sent or not is_filed(sub.application_type):
         yield _missing("application_type", "申请业务类型", sub.application_type if sent else None)
     kind = norm_text(sub.application_type or "").lower()
     if kind in LIGHT_TYPES:
         return
     for path, label in _REQUIRED:
         value = _lookup(sub, path)
-        if _blank(value):
+        if not is_filed(value):
             yield _missing(path, label, value)
     if not sub.operators:
         yield Hit(
@@ -130,5 +114,5 @@ def submission_required(ctx: RuleContext) -> Iterator[Hit]:
     for i, op in enumerate(sub.operators):
         for attr, label in _OPERATOR_REQUIRED:
             value = getattr(op, attr)
-            if _blank(value):
+            if not is_filed(value):
                 yield _missing(f"operators[{i}].{attr}", f"操作员{i + 1}{label}", value)

@@ -157,6 +157,13 @@ CASES = [
         )
         for day in ("9940-01-01", "9999-12-31")
     ),
+    # Blank is absent for the comparing rules too: no "differs from the license" beside it.
+    Case(
+        "blank-credit-code-beside-a-license",
+        _with(_VALID, "  ", "enterprise", "credit_code"),
+        _required("enterprise.credit_code"),
+        license=True,
+    ),
     Case(
         "id-valid-to-9999-12-31",
         _with(_VALID, "9999-12-31", "operators", 0, "id_valid_to"),
