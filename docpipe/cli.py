@@ -40,9 +40,10 @@ from rich.progress import (
 from rich.table import Table
 
 from docpipe import batch
+from docpipe.archive import printable_name
 from docpipe.errors import DocpipeError, ExitCode
 from docpipe.models import Report, Verdict
-from docpipe.privacy import escape_controls, install_log_masking, mask_id, mask_phone, shown_text
+from docpipe.privacy import install_log_masking, mask_id, mask_phone, shown_text
 
 log = logging.getLogger("docpipe")
 
@@ -149,9 +150,9 @@ def _masked(field: str, value: str | None) -> str:
     leaf = field.rsplit(".", 1)[-1]
     # A short value of such a field is a check character the rule computed, not a number.
     if leaf.endswith("id_number") and len(value) > 10:
-        return escape_controls(mask_id(value))
+        return printable_name(mask_id(value))
     if (leaf in ("mobile", "phone") or leaf.endswith("_mobile")) and len(value) >= 8:
-        return escape_controls(mask_phone(value))
+        return printable_name(mask_phone(value))
     return shown_text(value)
 
 
@@ -175,7 +176,7 @@ def _print_check(report: Report, out: Path, console: Console) -> None:
         )
     )
     reason = shown_text(report.summary)
-    where = escape_controls(str(out / "report.html"))
+    where = printable_name(str(out / "report.html"))
     if console.is_terminal:
         style = _VERDICT_STYLE[verdict]
         console.print(f"[bold {style}]{_VERDICT_WORD[verdict]}[/]  {escape(head)}", highlight=False)
@@ -331,8 +332,8 @@ def scan(
         f"{result.total} submissions: {v['pass']} pass, {v['review']} review, "
         f"{v['reject']} reject, {len(result.failed)} failed "
         f"({result.redone} reviewed now, {result.resumed} already finished)\n"
-        f"index: {escape_controls(str(out / 'index.html'))}\n"
-        f"summary: {escape_controls(str(out / 'summary.json'))}"
+        f"index: {printable_name(str(out / 'index.html'))}\n"
+        f"summary: {printable_name(str(out / 'summary.json'))}"
     )
     if result.incomplete:
         _say(f"{INCOMPLETE} ({len(result.incomplete)}): {', '.join(result.incomplete)}")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 
+from docpipe.archive import printable_name
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
 
 _DATE8 = r"(?:18|19|20)\d\d(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"
@@ -35,10 +36,6 @@ _MOBILE_RE = re.compile(
     r"(?<!\d)(?P<cc>(?:\+|00)86[-\s]?|86[-\s])?"
     r"(?P<head>1[3-9]\d)(?P<sep>[-\s]?)(?P<mid>\d{4})(?P=sep)(?P<tail>\d{4})(?!\d)"
 )
-# C0 and C1 control characters, DEL, and the Unicode bidi and line separators that can
-# make a line look like another one on a terminal.
-_CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_NAMED_CONTROLS = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def mask_id(number: str | None) -> str:
@@ -114,30 +111,16 @@ def mask_text(text: str) -> str:
     return _MOBILE_RE.sub(_mobile, text)
 
 
-def escape_controls(text: str) -> str:
-    r"""Show control characters as escapes, so one value cannot split or forge a line.
-
-    >>> escape_controls("a.jpg\nINFO forged\x1b[2J\u202egpj.exe")
-    'a.jpg\\nINFO forged\\x1b[2J\\u202egpj.exe'
-    """
-
-    def shown(match: re.Match[str]) -> str:
-        char = match.group(0)
-        if char in _NAMED_CONTROLS:
-            return _NAMED_CONTROLS[char]
-        code = ord(char)
-        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
-
-    return _CONTROL_RE.sub(shown, text)
-
-
 def shown_text(text: str) -> str:
     r"""Text as a terminal or a log line may show it: numbers masked, controls escaped.
+
+    Escaped as file names are shown (``docpipe.archive.printable_name``): a newline
+    cannot split a piped line, ESC cannot drive the terminal, U+202E cannot reverse it.
 
     >>> shown_text("id330784199001011234\n.jpg")
     'id330784********1234\\n.jpg'
     """
-    return escape_controls(mask_text(text))
+    return printable_name(mask_text(text))
 
 
 class MaskingFilter(logging.Filter):
