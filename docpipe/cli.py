@@ -41,7 +41,7 @@ from rich.table import Table
 
 from docpipe import batch
 from docpipe.archive import printable_name
-from docpipe.errors import DocpipeError, ExitCode
+from docpipe.errors import INTERNAL_ERROR, DocpipeError, ExitCode
 from docpipe.models import Report, Verdict
 from docpipe.privacy import install_log_masking, mask_id, mask_phone, shown_text
 
@@ -92,7 +92,6 @@ def _root(
     install_log_masking()
 
 
-INTERNAL_ERROR = "内部错误，审查未完成 / internal error, the review is incomplete"
 RESUME_HINT = "已中断，再次运行同一命令即可继续 / interrupted; run the same command again to resume"
 INCOMPLETE = (
     "审查未完成（内部错误），报告已写出并注明未完成 / the review is incomplete (internal"

@@ -108,6 +108,10 @@ class ConfigError(DocpipeError):
     http_status = 500
 
 
+#: What a user is told of an internal failure (with the exception's type, never its text).
+INTERNAL_ERROR = "内部错误，审查未完成 / internal error, the review is incomplete"
+
+
 class InternalError(DocpipeError):
     """docpipe itself failed (a bug, or a resource of the machine ran out).
 

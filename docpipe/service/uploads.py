@@ -6,15 +6,15 @@ so no client name ever touches the file system and the worker hands the zip to
 stored as sent, after the same intake the worker runs has found its submission.json.
 
 Every upload file is created 0600. A refused upload never leaves its temp file behind
-and never answers 500: whatever its content makes intake or the JSON parser raise is a
-422 whose message names neither a value nor the internal temp file.
+and never answers 500: intake and ``parse_submission`` raise only ``DocpipeError`` (deep
+nesting and over-long numbers included), and each is a 422 whose message names neither
+a value nor the internal temp file.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import os
 import re
 import zipfile
@@ -30,16 +30,9 @@ from docpipe.privacy import mask_text
 from docpipe.service.config import Settings
 from docpipe.service.store import FileRecord
 
-log = logging.getLogger(__name__)
-
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 #: How a refusal of an ``archive`` upload names it (never by its temp file's name).
 ARCHIVE_SHOWN = "archive"
-_UNPARSABLE = {
-    "message": "submission.json 无法解析（嵌套过深或数字过长） / submission.json cannot be"
-    " parsed (nested too deeply or a number too long)",
-    "paths": [],
-}
 
 
 class UploadRejected(Exception):
@@ -132,11 +125,6 @@ def write_archive_upload(target: Path, src: IO[bytes]) -> tuple[str, str, list[F
             intake = load_submission(tmp)
         except DocpipeError as exc:  # e.g. ArchiveUnreadable: not a zip at all
             raise UploadRejected(422, _refusal(exc, tmp)) from exc
-        except (ValueError, RecursionError, MemoryError) as exc:
-            # Python's own limits on what the JSON parser may build (nesting depth, the
-            # digits of an integer): the content is refused, the cause logged.
-            log.info("archive refused: %s", type(exc).__name__)
-            raise UploadRejected(422, dict(_UNPARSABLE)) from exc
         if intake.submission_error is not None:
             raise UploadRejected(422, _refusal(intake.submission_error, tmp))
         _fsync_into_place(tmp, target)
@@ -160,9 +148,6 @@ def check_submission(raw: bytes) -> None:
     except SubmissionJsonError as exc:
         paths = getattr(exc, "paths", [])
         raise UploadRejected(422, {"message": mask_text(exc.message), "paths": paths}) from exc
-    except (ValueError, RecursionError, MemoryError) as exc:  # see write_archive_upload
-        log.info("submission.json refused: %s", type(exc).__name__)
-        raise UploadRejected(422, dict(_UNPARSABLE)) from exc
 
 
 def file_parts(files: list[Any], settings: Settings) -> list[tuple[str, IO[bytes]]]:

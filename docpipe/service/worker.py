@@ -24,15 +24,13 @@ import time
 from multiprocessing.context import SpawnProcess
 
 from docpipe import pipeline
-from docpipe.errors import DocpipeError
+from docpipe.errors import INTERNAL_ERROR, DocpipeError
 from docpipe.privacy import install_log_masking, mask_text
 from docpipe.report import write_report
 from docpipe.service.config import Settings
 from docpipe.service.store import Job, JobStore
 
 log = logging.getLogger(__name__)
-
-INTERNAL_ERROR = "内部错误，审查未完成 / internal error, the review is incomplete"
 
 
 def _die_with_parent() -> None:
