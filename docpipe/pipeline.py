@@ -29,6 +29,7 @@ from docpipe.intake import Intake, load_submission
 from docpipe.models import (
     Attachment,
     AttachmentStatus,
+    Counts,
     Document,
     Finding,
     Report,
@@ -61,7 +62,7 @@ class Review:
     timings: dict[str, float] = field(default_factory=dict)
     report: Report | None = None
     budget: Budget = field(default_factory=Budget)
-    #: Internal failures, as (stage, exception type): the review is incomplete.
+    #: Stages that failed, as (stage, exception type): the review is incomplete.
     failures: list[tuple[str, str]] = field(default_factory=list)
     #: Active content of each PDF (scripts, attachments, a zip inside), for FILE-ACTIVE.
     active: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
@@ -145,7 +146,6 @@ def stage_validate(rv: Review) -> None:
         active=rv.active,
     )
     rv.findings = run_rules(ctx)
-    rv.failures += [("validate", f.rule) for f in rv.findings if f.rule == INCOMPLETE_RULE]
 
 
 def stage_report(rv: Review) -> None:
@@ -201,7 +201,7 @@ def stage_report(rv: Review) -> None:
             )
         )
     findings = list(rv.findings)
-    if rv.failures and not any(f.rule == INCOMPLETE_RULE for f in findings):
+    if rv.failures:  # a rule that failed has given its own finding already
         findings.append(_incomplete(rv.failures))
     rv.report = build_report(
         submission_id=rv.intake.submission_id,
@@ -213,7 +213,7 @@ def stage_report(rv: Review) -> None:
         timings=rv.timings,
         docpipe_version=_version(),
     )
-    rv.report.incomplete = bool(rv.failures)
+    rv.report.incomplete = any(f.rule == INCOMPLETE_RULE for f in rv.report.findings)
 
 
 STAGES: list[tuple[str, Stage]] = [
@@ -250,10 +250,10 @@ def run(path: Path, *, reference_date: date | None = None, engine: str | None = 
             submission_id=rv.intake.submission_id,
             verdict=Verdict.review,
             summary="审查未完成 / review incomplete",
+            counts=Counts(warning=1),
             findings=[_incomplete(rv.failures)],
             incomplete=True,
         )
-        rv.report.counts.warning = 1
     rv.report.timings = rv.timings
     return rv
 

@@ -79,3 +79,13 @@ def test_a_failing_extractor_is_that_files_warning(monkeypatch: pytest.MonkeyPat
     assert "KeyError" in f.message and "请人工审阅" in f.message
     assert {d.file for d in report.documents} >= {"申请书.pdf", "授权委托书.jpg"}
     assert report.verdict.value != "pass"
+
+
+def test_a_failing_report_stage_still_gives_the_least_report(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline, "build_report", _boom)
+    report = _review()
+    assert (report.verdict.value, report.incomplete, report.counts.warning) == ("review", True, 1)
+    [f] = report.findings
+    assert f.rule == "REVIEW-INCOMPLETE" and "report: ZeroDivisionError" in f.message
