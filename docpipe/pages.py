@@ -16,6 +16,7 @@ import logging
 import struct
 import time
 import warnings
+import zipfile
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -150,12 +151,30 @@ def open_pages(file: AttachmentFile, *, deadline: float | None = None) -> list[P
     data = file.read()
     if file.detected_type == "pdf":
         end = deadline if deadline is not None else time.monotonic() + FILE_SECONDS
-        return _open_pdf(file.name, data, end)
-    page = _open_image(file.name, data, file.detected_type or "")
-    from docpipe.pdfread import zip_inside  # MuPDF's side, imported where it is used
+        pages = _open_pdf(file.name, data, end)
+    else:
+        pages = [_open_image(file.name, data, file.detected_type or "")]
+    polyglot = zip_inside(data)
+    for page in pages:
+        page.active = page.active + polyglot
+    return pages
 
-    page.active = zip_inside(data)
-    return [page]
+
+def zip_inside(data: bytes) -> list[tuple[str, str]]:
+    """A note when the bytes are also a zip archive (a polyglot), else nothing.
+
+    Zip readers look for the archive's directory at the end of the file, so a PDF or an
+    image with a zip appended opens as both.
+    """
+    try:
+        both = zipfile.is_zipfile(io.BytesIO(data))
+    except (OSError, ValueError):
+        both = False
+    if not both:
+        return []
+    return [
+        ("a zip archive inside (the file is also a zip)", "内含 zip 压缩包（该文件同时是 zip）")
+    ]
 
 
 # ----------------------------------------------------------------------------- images

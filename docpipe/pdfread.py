@@ -13,9 +13,7 @@ drawing the next 10 times draw 10¹⁰ times from a 3 KB file) and content bytes
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,7 +128,7 @@ def read_pdf(name: str, data: bytes) -> PdfData:
             check_drawing(doc, page, name, index + 1)
             plans.append((page, zoom, box))
         pages = [_render(name, page, zoom, box) for page, zoom, box in plans]
-        return PdfData(pages=pages, active=active_content(doc, data), repaired=doc.is_repaired)
+        return PdfData(pages=pages, active=active_content(doc), repaired=doc.is_repaired)
 
 
 def _render(name: str, page: Any, zoom: float, box: Any) -> PdfPageData:
@@ -170,8 +168,8 @@ def render_page(name: str, data: bytes, number: int, zoom: float) -> bytes:
 # --------------------------------------------------------------------------- active content
 
 
-def active_content(doc: Any, data: bytes) -> list[tuple[str, str]]:
-    """What in a PDF does more than show a page: scripts, actions, attachments, a zip inside.
+def active_content(doc: Any) -> list[tuple[str, str]]:
+    """What in a PDF does more than show a page: scripts, actions, attachments.
 
     None of it is run by docpipe (MuPDF does not run scripts); it is reported because a
     portal upload has no reason to carry it, and a reviewer opening the file in another
@@ -188,22 +186,4 @@ def active_content(doc: Any, data: bytes) -> list[tuple[str, str]]:
                     found[key] = words
     except Exception:  # a broken object is a reading matter, not active content
         pass
-    notes = list(dict.fromkeys(found.values()))
-    return notes + zip_inside(data)
-
-
-def zip_inside(data: bytes) -> list[tuple[str, str]]:
-    """A note when the bytes are also a zip archive (a polyglot), else nothing.
-
-    Zip readers look for the archive's directory at the end of the file, so a PDF or an
-    image with a zip appended opens as both.
-    """
-    try:
-        both = zipfile.is_zipfile(io.BytesIO(data))
-    except (OSError, ValueError):
-        both = False
-    if not both:
-        return []
-    return [
-        ("a zip archive inside (the file is also a zip)", "内含 zip 压缩包（该文件同时是 zip）")
-    ]
+    return list(dict.fromkeys(found.values()))

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from hostile_tools import (
+    CLEAN_CASE,
     GB,
     Run,
     annotation_bomb_pdf,
@@ -187,12 +188,15 @@ def test_pdf_with_an_embedded_file_is_an_info_finding(tmp_path: Path) -> None:
     assert f["severity"] == "info" and "embedded file" in f["message"]
 
 
-def test_pdf_zip_polyglot_is_an_info_finding(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["pdf", "jpg"])
+def test_zip_polyglot_is_an_info_finding(tmp_path: Path, kind: str) -> None:
+    """A PDF or an image with a zip appended opens as both: noted, and still read."""
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("payload.txt", "x")
-    report, _ = _check_with(tmp_path, "p.pdf", simple_pdf() + buf.getvalue())
-    f = finding(report, "file:p.pdf", "file_type_not_allowed")
+    head = simple_pdf() if kind == "pdf" else (CLEAN_CASE / "营业执照.jpg").read_bytes()
+    report, _ = _check_with(tmp_path, f"p.{kind}", head + buf.getvalue())
+    f = finding(report, f"file:p.{kind}", "file_type_not_allowed")
     assert f["severity"] == "info" and "zip" in f["message"]
 
 
