@@ -140,19 +140,29 @@ class AttachmentFile:
     head: bytes = field(default=b"", repr=False)
 
     def read(self) -> bytes:
-        """Return the whole content."""
+        """Return the whole content, as large as it was listed and no larger.
+
+        A file that grew after it was listed (and checked against the size limits) is
+        refused rather than read whole: its listed size is what every limit judged.
+        """
         if self.data is not None:
             return self.data
         if self.path is None:
             raise FileUnreadable(f"{self.name}: no content", f"{self.name}：没有内容")
         with open_regular(self.path, self.name) as fh:
             try:
-                return fh.read()
+                data = fh.read(self.size + 1)
             except OSError as exc:
                 raise FileUnreadable(
                     f"{self.name} cannot be read: {exc.strerror or exc}",
                     f"{self.name} 无法读取：{exc.strerror or exc}",
                 ) from exc
+        if len(data) > self.size:
+            raise FileUnreadable(
+                f"{self.name} grew while it was being reviewed; not read",
+                f"{self.name} 在审查过程中变大，未读取",
+            )
+        return data
 
     @property
     def extension(self) -> str:

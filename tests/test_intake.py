@@ -420,3 +420,17 @@ def test_zip_top_folder_is_the_one_holding_submission_json(
     assert [f.name for f in intake.files] == files
     assert set(intake.skipped) | set(intake.file_errors) == set(extra) - set(files)
     assert_good_jpg_readable(intake)
+
+
+def test_a_file_that_grows_after_listing_is_refused_not_read_whole(tmp_path: Path) -> None:
+    from docpipe.errors import FileUnreadable
+    from docpipe.intake import AttachmentFile
+
+    path = tmp_path / "a.jpg"
+    path.write_bytes(b"\xff\xd8\xff" + b"\0" * 100)
+    listed = AttachmentFile.from_path("a.jpg", path)
+    assert listed.read() == path.read_bytes()
+    with path.open("ab") as fh:
+        fh.write(b"\0" * 1_000_000)  # replaced by a larger file after the size checks
+    with pytest.raises(FileUnreadable, match="grew while it was being reviewed"):
+        listed.read()
