@@ -32,9 +32,11 @@ from docpipe.intake import (
     HASH_CONTENT_MAX_BYTES,
     MAX_SUBMISSION_JSON_BYTES,
     SUBMISSION_JSON,
+    FolderEntry,
     open_regular,
     parse_submission,
     printable_name,
+    read_submission_json,
     submission_id_of,
     walk_folder,
 )
@@ -122,12 +124,10 @@ def _submission_json_of(path: Path) -> bytes | None:
     """The bytes of the submission.json intake would read, or None; never blocks."""
     st = os.stat(path)  # the submission itself may be a link (as for ``check``)
     if stat.S_ISDIR(st.st_mode):
-        # lstat + open_regular: never a link, a FIFO or a device (it would never end).
-        json_st = os.lstat(path / SUBMISSION_JSON)
-        if not stat.S_ISREG(json_st.st_mode) or json_st.st_size > MAX_SUBMISSION_JSON_BYTES:
-            return None
-        with open_regular(path / SUBMISSION_JSON, SUBMISSION_JSON) as fh:
-            return fh.read(MAX_SUBMISSION_JSON_BYTES + 1)
+        # As intake reads it: never a link, a FIFO or a device (it would never end).
+        json_path = path / SUBMISSION_JSON
+        raw, _ = read_submission_json(FolderEntry(SUBMISSION_JSON, json_path, os.lstat(json_path)))
+        return raw
     if not stat.S_ISREG(st.st_mode):
         return None
     with open_regular(path, path.name, follow=True) as fh, zipfile.ZipFile(fh) as zf:

@@ -396,7 +396,7 @@ def _load_folder(root: Path) -> Intake:
             errors[name] = FileUnreadable(f"{name}: {en}", f"{name}：{zh}")
             continue
         if entry.rel == SUBMISSION_JSON:
-            json_bytes, json_error = _read_submission_json(entry)
+            json_bytes, json_error = read_submission_json(entry)
             continue
         if is_ignored(name):
             skipped.append(name)
@@ -422,7 +422,7 @@ def _load_folder(root: Path) -> Intake:
     return _finish(root, root.resolve().name, json_bytes, json_error, files, errors, skipped)
 
 
-def _read_submission_json(entry: FolderEntry) -> tuple[bytes | None, SubmissionJsonError | None]:
+def read_submission_json(entry: FolderEntry) -> tuple[bytes | None, SubmissionJsonError | None]:
     """The bytes of a folder's submission.json (at most one byte over the limit), or why not."""
     assert entry.st is not None
     if stat.S_ISLNK(entry.st.st_mode):
