@@ -118,7 +118,7 @@ def no_traceback(run: Run) -> None:
 # ------------------------------------------------------------------------- hostile inputs
 
 
-def _pdf(objects: list[bytes]) -> bytes:
+def pdf_of(objects: list[bytes]) -> bytes:
     """A PDF from numbered object bodies (1-based), with a correct xref table."""
     out = bytearray(b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
     offsets = []
@@ -136,7 +136,8 @@ def _pdf(objects: list[bytes]) -> bytes:
     return bytes(out)
 
 
-def _stream(dictionary: bytes, data: bytes, compress: bool = False) -> bytes:
+def pdf_stream(dictionary: bytes, data: bytes, compress: bool = False) -> bytes:
+    """A stream object's body: ``dictionary`` (without ``<< >>``) and ``data``, deflated or not."""
     if compress:
         data = zlib.compress(data, 9)
         dictionary += b" /Filter /FlateDecode"
@@ -167,22 +168,22 @@ def xobject_bomb_pdf(depth: int = 9, fanout: int = 10) -> bytes:
             content = b"q /X Do Q " * fanout
             res = b"/Resources << /XObject << /X %d 0 R >> >>" % (number + 1)
         objects.append(
-            _stream(b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] " + res, content)
+            pdf_stream(b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] " + res, content)
         )
-    objects.append(_stream(b"", b"q /X Do Q"))
-    return _pdf(objects)
+    objects.append(pdf_stream(b"", b"q /X Do Q"))
+    return pdf_of(objects)
 
 
 def simple_pdf(text: bytes = b"hello", extra_catalog: bytes = b"") -> bytes:
     """A one-page PDF with a line of text; ``extra_catalog`` is added to the catalog."""
-    return _pdf(
+    return pdf_of(
         [
             b"<< /Type /Catalog /Pages 2 0 R " + extra_catalog + b" >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
             b" /Resources << /Font << /F 4 0 R >> >> /Contents 5 0 R >>",
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            _stream(b"", b"BT /F 12 Tf 72 720 Td (" + text + b") Tj ET"),
+            pdf_stream(b"", b"BT /F 12 Tf 72 720 Td (" + text + b") Tj ET"),
         ]
     )
 
@@ -232,9 +233,9 @@ def annotation_bomb_pdf(depth: int = 9, fanout: int = 10) -> bytes:
         content = b"0 0 10 10 re f" if last else b"q /X Do Q " * fanout
         res = b"" if last else b"/Resources << /XObject << /X %d 0 R >> >>" % (6 + level)
         objects.append(
-            _stream(b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] " + res, content)
+            pdf_stream(b"/Type /XObject /Subtype /Form /BBox [0 0 595 842] " + res, content)
         )
-    return _pdf(objects)
+    return pdf_of(objects)
 
 
 def pattern_bomb_pdf(step: float = 0.001) -> bytes:
@@ -243,13 +244,13 @@ def pattern_bomb_pdf(step: float = 0.001) -> bytes:
         b"/Type /Pattern /PatternType 1 /PaintType 1 /TilingType 1"
         b" /BBox [0 0 %g %g] /XStep %g /YStep %g /Resources << >>" % (step, step, step, step)
     )
-    return _pdf(
+    return pdf_of(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
             b" /Resources << /Pattern << /P 5 0 R >> >> /Contents 4 0 R >>",
-            _stream(b"", b"/Pattern cs /P scn 0 0 595 842 re f"),
-            _stream(pattern, b"0 0 %g %g re f" % (step / 2, step / 2)),
+            pdf_stream(b"", b"/Pattern cs /P scn 0 0 595 842 re f"),
+            pdf_stream(pattern, b"0 0 %g %g re f" % (step / 2, step / 2)),
         ]
     )

@@ -27,6 +27,8 @@ from hostile_tools import (
     documents_of,
     finding,
     pattern_bomb_pdf,
+    pdf_of,
+    pdf_stream,
     png_bytes,
     simple_pdf,
     xobject_bomb_pdf,
@@ -96,17 +98,15 @@ def test_other_drawing_bombs_are_refused_before_drawing(what: str, make: Any, wo
 
 def test_a_text_bomb_is_refused_by_its_text_runs() -> None:
     """440,000 text runs in a 30 KB file: 60 MB of them took the text layer 90 s."""
-    from hostile_tools import _pdf, _stream
-
     runs = b"BT /F 9 Tf 10 10 Td (ab) Tj ET\n" * 440_000
-    pdf = _pdf(
+    pdf = pdf_of(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
             b" /Resources << /Font << /F 4 0 R >> >> /Contents 5 0 R >>",
             b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            _stream(b"", runs, compress=True),
+            pdf_stream(b"", runs, compress=True),
         ]
     )
     start = time.monotonic()
@@ -140,13 +140,11 @@ def test_xobject_bomb_past_the_count_is_stopped_by_the_time_budget(tmp_path: Pat
 
 def test_stream_bomb_is_refused_by_its_drawn_size() -> None:
     """100 MB of drawing from a small file: counted in the child, refused before drawing."""
-    from hostile_tools import _pdf
-
     packer = zlib.compressobj(6)
     chunk = b"0 0 1 1 re f\n" * 80_000
     packed = b"".join(packer.compress(chunk) for _ in range(100)) + packer.flush()
     stream = b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
-    pdf = _pdf(
+    pdf = pdf_of(
         [
             b"<< /Type /Catalog /Pages 2 0 R >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
