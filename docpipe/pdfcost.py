@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,8 @@ MAX_DRAWN_CONTENT_BYTES = int(os.environ.get("DOCPIPE_MAX_DRAWN_MB", "16")) * 10
 MAX_TEXT_SHOWS = int(os.environ.get("DOCPIPE_MAX_TEXT_SHOWS", "100000"))
 
 _REF = re.compile(rb"/([^\s/<>\[\]()]+)\s+(\d+)\s+\d+\s+R")
+#: A name used by ``Do`` (an XObject) or ``scn`` / ``SCN`` (a pattern as the colour).
+_USE = re.compile(rb"/([^\s/<>\[\]()]+)\s+(Do|scn|SCN)(?![A-Za-z])")
 _NUMBER = re.compile(r"-?\d*\.?\d+(?:[eE][-+]?\d+)?")
 _ENDLESS = 1 << 62
 #: The form XObjects and the patterns a content stream may name: name → xref each.
@@ -114,11 +117,6 @@ def drawing_cost(doc: Any, page: Any) -> Cost:
     area = max(float(page.rect.width * page.rect.height), 1.0)
     memo: dict[int, Cost] = {}
 
-    def uses(content: bytes, name: bytes, operator: bytes) -> int:
-        return len(
-            re.findall(rb"/" + re.escape(name) + rb"\s+" + operator + rb"(?![A-Za-z])", content)
-        )
-
     def inner(xref: int, names: Names, stack: frozenset[int]) -> Cost:
         if xref in stack:
             return ENDLESS
@@ -136,12 +134,14 @@ def drawing_cost(doc: Any, page: Any) -> Cost:
         # bytes.count: an upper bound in C speed (a "Tj" inside a string counts too).
         total = Cost(size=len(content), shows=content.count(b"Tj") + content.count(b"TJ"))
         forms, patterns = names
+        # One pass over the content, however many names its resources hold.
+        uses = Counter((m.group(1), m.group(2) != b"Do") for m in _USE.finditer(content))
         for name, xref in forms.items():
-            n = uses(content, name, rb"Do")
+            n = uses[(name, False)]
             if n and _key(doc, xref, "Subtype") == "/Form":
                 total = total.plus(Cost(draws=1).plus(inner(xref, names, stack)), n)
         for name, xref in patterns.items():
-            n = uses(content, name, rb"(?:scn|SCN)")
+            n = uses[(name, True)]
             cells = tiling_cells(doc, xref, area) if n else 0
             if cells:
                 cell = inner(xref, names, stack)

@@ -116,6 +116,28 @@ def test_a_text_bomb_is_refused_by_its_text_runs() -> None:
     assert "shows text over 100,000 times" in err.value.message_en
 
 
+def test_a_page_naming_thousands_of_forms_is_counted_in_one_pass() -> None:
+    """20,000 form names and 200,000 draws: counting name by name took the whole 60 s."""
+    n = 20_000
+    names = b" ".join(b"/X%d 4 0 R" % i for i in range(n))
+    content = b"".join(b"q /X%d Do Q\n" % (i % n) for i in range(200_000))
+    pdf = pdf_of(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
+            b" /Resources << /XObject << " + names + b" >> >> /Contents 5 0 R >>",
+            pdf_stream(b"/Type /XObject /Subtype /Form /BBox [0 0 9 9]", b"0 0 1 1 re f"),
+            pdf_stream(b"", content, compress=True),
+        ]
+    )
+    start = time.monotonic()
+    with pytest.raises(FileUnreadable) as err:
+        open_pages(AttachmentFile.from_bytes("names.pdf", pdf))
+    assert time.monotonic() - start < 15
+    assert "form XObjects" in err.value.message_en
+
+
 def test_a_fine_but_real_pattern_is_drawn() -> None:
     """A 2 pt hatch over A4 (125,000 cells) is within the limit: the page is read."""
     pages = open_pages(AttachmentFile.from_bytes("hatch.pdf", pattern_bomb_pdf(2.0)))
