@@ -42,6 +42,7 @@ _ACTIVE = {
     "/RichMedia": ("rich media", "富媒体内容"),
     "/XFA": ("an XFA form", "XFA 表单"),
 }
+_ACTIVE_KEY = re.compile("(" + "|".join(re.escape(k) for k in _ACTIVE) + r")(?![A-Za-z])")
 
 
 @dataclass
@@ -180,10 +181,10 @@ def active_content(doc: Any) -> list[tuple[str, str]]:
         if doc.embfile_count():
             found["/EmbeddedFile"] = _ACTIVE["/EmbeddedFile"]
         for xref in range(1, min(doc.xref_length(), MAX_OBJECTS_SCANNED)):
-            text = doc.xref_object(xref, compressed=True)
-            for key, words in _ACTIVE.items():
-                if key not in found and re.search(re.escape(key) + r"(?![A-Za-z])", text):
-                    found[key] = words
+            for key in _ACTIVE_KEY.findall(doc.xref_object(xref, compressed=True)):
+                found.setdefault(key, _ACTIVE[key])
+            if len(found) == len(_ACTIVE):
+                break
     except Exception:  # a broken object is a reading matter, not active content
         pass
     return list(dict.fromkeys(found.values()))
