@@ -253,3 +253,26 @@ def test_decoded_rgba_image_reaches_the_engine_white_not_black(engine_slot, tmp_
     Image.new("RGBA", (50, 30), (0, 0, 0, 0)).save(sub / "t.png")
     pipeline.review(sub, engine=engine_slot("spy", Spy()))
     assert seen and seen[0].mean() > 250
+
+
+def test_the_disk_cache_is_private_whatever_the_umask(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Page text is personal data: cache folders 0700, files 0600, even under umask 022."""
+    import os
+    import stat
+
+    from docpipe.ocr.base import OcrLine
+
+    monkeypatch.setenv("DOCPIPE_CACHE_DIR", str(tmp_path / "cache"))
+    old = os.umask(0o022)
+    try:
+        line = OcrLine(text="张三", poly=[(0, 0), (1, 0), (1, 1), (0, 1)], confidence=0.9)
+        ocr_cache.put("ab" + "0" * 62, [line])
+    finally:
+        os.umask(old)
+    files = [p for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    folders = [tmp_path / "cache", *(p for p in (tmp_path / "cache").rglob("*") if p.is_dir())]
+    assert len(files) == 1
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folders} == {0o700}
