@@ -62,6 +62,18 @@ def _address_space() -> int:
     return 0
 
 
+def _cap(which: int, limit: int) -> None:
+    """Lower the soft limit ``which`` to ``limit``, never above the hard one in force.
+
+    A process may not raise its hard limit: under an operator's ``ulimit -v`` smaller
+    than inherited + cap, asking for more failed the child and every PDF was unreadable.
+    """
+    _, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(which, (limit, hard))
+
+
 def _child(
     write_fd: int, func: Callable[..., Any], args: tuple[Any, ...], mem: int, cpu: int
 ) -> None:
@@ -76,9 +88,8 @@ def _child(
         inherited = _address_space()
         if inherited:
             # The cap counts what the parent had mapped too (models, thread stacks).
-            limit = inherited + mem
-            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 2))
+            _cap(resource.RLIMIT_AS, inherited + mem)
+        _cap(resource.RLIMIT_CPU, cpu)
         try:
             message: tuple[Any, ...] = (_OK, func(*args))
         except DocpipeError as exc:

@@ -353,3 +353,14 @@ def test_decoded_pixels_of_a_submission_are_budgeted(tmp_path: Path) -> None:
     assert all("100 百万像素" in f["message"] and "100 megapixels" in f["message"] for f in refused)
     _others_read(report)
     assert run.peak_rss < 3 * GB
+
+
+def test_pdfs_are_read_under_an_operators_memory_limit(tmp_path: Path) -> None:
+    """Under a hard ``ulimit -v`` of 1.5 GB the child's cap stays under it, not above.
+
+    Asking for inherited + 1.5 GB raised the hard limit: refused, the child exited 70 and
+    every PDF was unreadable (the clean sample rejected).
+    """
+    report, run = _check_with(tmp_path, None, mem_bytes=int(1.5 * GB))
+    assert run.rc == 0, report["findings"]
+    assert documents_of(report, "申请书.pdf") == ["application_form"]
