@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import resource
 import shutil
 import subprocess
@@ -38,7 +39,8 @@ class Run:
     stdout: str
     stderr: str
     seconds: float
-    #: Peak resident memory of the child, in bytes (``RUSAGE_CHILDREN`` delta).
+    #: Peak resident memory of the child (and of its own children), in bytes; the cap
+    #: itself when it was killed before it could say (so no bound is met by a death).
     peak_rss: int
 
     def report(self, out: Path) -> dict[str, Any]:
@@ -55,6 +57,20 @@ def _limits(mem_bytes: int, cpu_seconds: int) -> Any:
     return apply
 
 
+#: The child: docpipe's CLI, then its own peak RSS (KB; its contained children's too) on
+#: stderr's last line, however the command exits.
+_CHILD = """
+import atexit, os, resource
+def _peak():
+    who = (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    kb = max(resource.getrusage(w).ru_maxrss for w in who)
+    os.write(2, b"\\n@@peak_rss %d\\n" % kb)
+atexit.register(_peak)
+from docpipe.cli import main
+main()
+"""
+
+
 def run_docpipe(
     *args: str,
     mem_bytes: int = 6 * GB,
@@ -68,8 +84,7 @@ def run_docpipe(
     still running at ``seconds`` is killed and the test fails.
     """
     full_env = {**os.environ, **(env or {})}
-    cmd = [sys.executable, "-c", "from docpipe.cli import main; main()", *args]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    cmd = [sys.executable, "-c", _CHILD, *args]
     start = time.monotonic()
     try:
         proc = subprocess.run(
@@ -84,13 +99,18 @@ def run_docpipe(
     except subprocess.TimeoutExpired as exc:
         pytest.fail(f"docpipe {' '.join(args)} still ran after {seconds} s: {exc.stderr!r}")
     elapsed = time.monotonic() - start
-    after = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    stderr = proc.stderr.decode("utf-8", "replace")
+    # This child's own peak (RUSAGE_CHILDREN of the tests' process would be the peak of
+    # every child so far); absent when it was killed.
+    peak = re.search(r"\n?@@peak_rss (\d+)\n$", stderr)
+    if peak is not None:
+        stderr = stderr[: peak.start()]
     return Run(
         rc=proc.returncode,
         stdout=proc.stdout.decode("utf-8", "replace"),
-        stderr=proc.stderr.decode("utf-8", "replace"),
+        stderr=stderr,
         seconds=elapsed,
-        peak_rss=max(after, before) * 1024,
+        peak_rss=int(peak.group(1)) * 1024 if peak else mem_bytes,
     )
 
 
