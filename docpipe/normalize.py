@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 from functools import cache
 from typing import Any
-
-from docpipe import datemath
 
 LONG_TERM = "长期"
 
@@ -166,6 +164,7 @@ def parse_date(s: str | None) -> date | None:
 # Years a filed date may carry (CONTRACT §1 dates; DATE-FORMAT): no card, license or
 # review of this portal is dated before 1900 or after 2199. A date outside is a typo
 # (9999-12-31 for "no end", 0001-01-01 for "unknown"), reported, never computed with.
+_SPAN_DAYS = (date.max - date.min).days
 FILED_YEAR_MIN = 1900
 FILED_YEAR_MAX = 2199
 
@@ -219,8 +218,8 @@ def add_years(d: date, n: int) -> date:
 
     RULES.md accepts 28 Feb or 1 Mar for a 29 Feb start; this returns 28 Feb, and rules
     that compare against it accept the next day as well (see ``year_ends``). Past year
-    9999 (or before year 1) it saturates at ``date.max`` (``date.min``):
-    ``docpipe.datemath.add_years``.
+    9999 (or before year 1) it saturates at ``date.max`` (``date.min``): a filed 9940
+    plus 60 years must be judged (DATE-FORMAT reports it), not raise.
 
     >>> add_years(date(2015, 3, 2), 20)
     datetime.date(2035, 3, 2)
@@ -228,10 +227,40 @@ def add_years(d: date, n: int) -> date:
     datetime.date(2026, 2, 28)
     >>> add_years(date(2016, 2, 29), 4)
     datetime.date(2020, 2, 29)
-    >>> add_years(date(9940, 1, 1), 60)  # past 9999: saturates, never raises
-    datetime.date(9999, 12, 31)
+    >>> add_years(date(9940, 1, 1), 60), add_years(date(9996, 2, 29), 3)
+    (datetime.date(9999, 12, 31), datetime.date(9999, 2, 28))
+    >>> add_years(date(10, 5, 1), -20)
+    datetime.date(1, 1, 1)
     """
-    return datemath.add_years(d, n)
+    year = d.year + n
+    if year > MAXYEAR:
+        return date.max
+    if year < MINYEAR:
+        return date.min
+    try:
+        return d.replace(year=year)
+    except ValueError:
+        # Only 29 Feb has no twin in a common year.
+        return d.replace(year=year, day=28)
+
+
+def add_days(d: date, n: int) -> date:
+    """Return ``d`` plus ``n`` days (``n`` may be negative), saturating at the date range.
+
+    >>> add_days(date(2026, 11, 20), 30), add_days(date(2026, 3, 1), -1)
+    (datetime.date(2026, 12, 20), datetime.date(2026, 2, 28))
+    >>> add_days(date(9999, 12, 31), 30), add_days(date(1, 1, 1), -1)
+    (datetime.date(9999, 12, 31), datetime.date(1, 1, 1))
+    >>> add_days(date(2000, 1, 1), 10**12), add_days(date(2000, 1, 1), -(10**12))
+    (datetime.date(9999, 12, 31), datetime.date(1, 1, 1))
+    """
+    # timedelta holds at most 999,999,999 days; a step past the range's span (about 3.65
+    # million days) can only saturate, so it is cut to that first.
+    step = max(-_SPAN_DAYS - 1, min(_SPAN_DAYS + 1, n))
+    try:
+        return d + timedelta(days=step)
+    except OverflowError:
+        return date.max if n > 0 else date.min
 
 
 def year_ends(d: date, n: int) -> tuple[date, ...]:

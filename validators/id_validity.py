@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from docpipe.datemath import add_days
 from docpipe.normalize import (
     LONG_TERM,
+    add_days,
     add_years,
     age_on,
     is_long_term,

@@ -1,8 +1,8 @@
 """Hostile filed values: empty or partial submission.json, dates at the edge of ``date``.
 
 Issue 14. An empty ``submission.json`` must not pass (SUBMISSION-REQUIRED, CONTRACT §1);
-date arithmetic saturates instead of overflowing (``docpipe.datemath``); a filed date
-whose year is outside 1900-2199 is an ``invalid_format`` error (DATE-FORMAT). Each case
+date arithmetic saturates instead of overflowing (``normalize.add_days``, ``add_years``); a
+filed date whose year is outside 1900-2199 is an ``invalid_format`` error (DATE-FORMAT). Each case
 runs every rule on a parsed submission and states the findings exactly; the end-to-end
 cases run the CLI in a bounded child over a copy of the committed clean sample.
 """
