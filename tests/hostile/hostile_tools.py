@@ -194,17 +194,38 @@ def xobject_bomb_pdf(depth: int = 9, fanout: int = 10) -> bytes:
     return pdf_of(objects)
 
 
-def simple_pdf(text: bytes = b"hello", extra_catalog: bytes = b"") -> bytes:
-    """A one-page PDF with a line of text; ``extra_catalog`` is added to the catalog."""
+#: Object 4 of ``one_page_pdf`` when the page needs a font (``/Font << /F 4 0 R >>``).
+HELVETICA = b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+
+
+def one_page_pdf(
+    contents: bytes, resources: bytes = b"", objects: tuple[bytes, ...] = (), catalog: bytes = b""
+) -> bytes:
+    """An A4 page drawing ``contents`` (a stream object's body, the last object).
+
+    ``objects`` are numbered from 4, so ``resources`` may name them (``/X 4 0 R``);
+    ``catalog`` is added to the catalog.
+    """
+    contents_ref = b"%d 0 R" % (4 + len(objects))
     return pdf_of(
         [
-            b"<< /Type /Catalog /Pages 2 0 R " + extra_catalog + b" >>",
+            b"<< /Type /Catalog /Pages 2 0 R " + catalog + b" >>",
             b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
             b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
-            b" /Resources << /Font << /F 4 0 R >> >> /Contents 5 0 R >>",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            pdf_stream(b"", b"BT /F 12 Tf 72 720 Td (" + text + b") Tj ET"),
+            b" /Resources << " + resources + b" >> /Contents " + contents_ref + b" >>",
+            *objects,
+            contents,
         ]
+    )
+
+
+def simple_pdf(text: bytes = b"hello", extra_catalog: bytes = b"") -> bytes:
+    """A one-page PDF with a line of text; ``extra_catalog`` is added to the catalog."""
+    return one_page_pdf(
+        pdf_stream(b"", b"BT /F 12 Tf 72 720 Td (" + text + b") Tj ET"),
+        b"/Font << /F 4 0 R >>",
+        (HELVETICA,),
+        extra_catalog,
     )
 
 
@@ -264,13 +285,8 @@ def pattern_bomb_pdf(step: float = 0.001) -> bytes:
         b"/Type /Pattern /PatternType 1 /PaintType 1 /TilingType 1"
         b" /BBox [0 0 %g %g] /XStep %g /YStep %g /Resources << >>" % (step, step, step, step)
     )
-    return pdf_of(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
-            b" /Resources << /Pattern << /P 5 0 R >> >> /Contents 4 0 R >>",
-            pdf_stream(b"", b"/Pattern cs /P scn 0 0 595 842 re f"),
-            pdf_stream(pattern, b"0 0 %g %g re f" % (step / 2, step / 2)),
-        ]
+    return one_page_pdf(
+        pdf_stream(b"", b"/Pattern cs /P scn 0 0 595 842 re f"),
+        b"/Pattern << /P 4 0 R >>",
+        (pdf_stream(pattern, b"0 0 %g %g re f" % (step / 2, step / 2)),),
     )

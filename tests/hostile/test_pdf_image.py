@@ -20,14 +20,15 @@ import pytest
 from hostile_tools import (
     CLEAN_CASE,
     GB,
+    HELVETICA,
     Run,
     annotation_bomb_pdf,
     check_bounded,
     clean_submission,
     documents_of,
     finding,
+    one_page_pdf,
     pattern_bomb_pdf,
-    pdf_of,
     pdf_stream,
     png_bytes,
     simple_pdf,
@@ -99,16 +100,7 @@ def test_other_drawing_bombs_are_refused_before_drawing(what: str, make: Any, wo
 def test_a_text_bomb_is_refused_by_its_text_runs() -> None:
     """440,000 text runs in a 30 KB file: 60 MB of them took the text layer 90 s."""
     runs = b"BT /F 9 Tf 10 10 Td (ab) Tj ET\n" * 440_000
-    pdf = pdf_of(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
-            b" /Resources << /Font << /F 4 0 R >> >> /Contents 5 0 R >>",
-            b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-            pdf_stream(b"", runs, compress=True),
-        ]
-    )
+    pdf = one_page_pdf(pdf_stream(b"", runs, compress=True), b"/Font << /F 4 0 R >>", (HELVETICA,))
     start = time.monotonic()
     with pytest.raises(FileUnreadable) as err:
         open_pages(AttachmentFile.from_bytes("t.pdf", pdf))
@@ -121,15 +113,9 @@ def test_a_page_naming_thousands_of_forms_is_counted_in_one_pass() -> None:
     n = 20_000
     names = b" ".join(b"/X%d 4 0 R" % i for i in range(n))
     content = b"".join(b"q /X%d Do Q\n" % (i % n) for i in range(200_000))
-    pdf = pdf_of(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842]"
-            b" /Resources << /XObject << " + names + b" >> >> /Contents 5 0 R >>",
-            pdf_stream(b"/Type /XObject /Subtype /Form /BBox [0 0 9 9]", b"0 0 1 1 re f"),
-            pdf_stream(b"", content, compress=True),
-        ]
+    form = pdf_stream(b"/Type /XObject /Subtype /Form /BBox [0 0 9 9]", b"0 0 1 1 re f")
+    pdf = one_page_pdf(
+        pdf_stream(b"", content, compress=True), b"/XObject << " + names + b" >>", (form,)
     )
     start = time.monotonic()
     with pytest.raises(FileUnreadable) as err:
@@ -166,14 +152,7 @@ def test_stream_bomb_is_refused_by_its_drawn_size() -> None:
     chunk = b"0 0 1 1 re f\n" * 80_000
     packed = b"".join(packer.compress(chunk) for _ in range(100)) + packer.flush()
     stream = b"<< /Filter /FlateDecode /Length %d >>\nstream\n" % len(packed)
-    pdf = pdf_of(
-        [
-            b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
-            stream + packed + b"\nendstream",
-        ]
-    )
+    pdf = one_page_pdf(stream + packed + b"\nendstream")
     assert len(pdf) < 2 * 1024 * 1024
     start = time.monotonic()
     with pytest.raises(FileUnreadable) as err:
