@@ -41,22 +41,53 @@ def clean(text: str) -> str:
     return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
 
 
+# A character an OCR may put for another inside a printed label: a letter of any script,
+# never a digit, a space or a colon (those start the value).
+_ANY_CHAR = r"[^\W\d_]"
+# Label variants this long may be matched with one character misread: none of the label
+# words of one document is one character off another word of its length and this long.
+FUZZY_FROM = 4
+# ... and only where the reading is this unsure.
+FUZZY_DOUBT = 0.95
+
+
 @dataclass(frozen=True)
 class Label:
-    """A field's printed label and how its value may be laid out."""
+    """A field's printed label and how its value may be laid out.
+
+    ``variants`` are label words as printed; ``grammar`` adds regexes a label may be
+    written in beyond any list (``(?:联系)?手机(?:号码)?``: every wording of a mobile's
+    label that names 手机), matched on the label's characters without spaces.
+    """
 
     field: str
     variants: tuple[str, ...]
     multiline: bool = False  # value may wrap onto following rows
     below: bool = False  # value may stand on the row under the label
     inline: bool = False  # label may start inside an OCR box (glued after another value)
+    grammar: tuple[str, ...] = ()
 
     def patterns(self) -> list[re.Pattern[str]]:
-        """Regexes of the variants, longest first, tolerating spaces between characters."""
-        return [
-            re.compile(r"\s*".join(re.escape(c) for c in v))
-            for v in sorted(self.variants, key=len, reverse=True)
-        ]
+        """Regexes of the variants and the grammar, longest first, spaces tolerated."""
+        exact = [_spaced(v) for v in sorted(self.variants, key=len, reverse=True)]
+        return exact + [re.compile(g) for g in self.grammar]
+
+    def fuzzy_patterns(self) -> list[re.Pattern[str]]:
+        """The long variants with any one character misread (``统一社会信用代玛``)."""
+        out = []
+        for v in sorted(self.variants, key=len, reverse=True):
+            if len(v) < FUZZY_FROM:
+                continue
+            for i in range(len(v)):
+                parts = [re.escape(c) for c in v]
+                parts[i] = _ANY_CHAR
+                out.append(re.compile(r"\s*".join(parts)))
+        return out
+
+
+def _spaced(word: str) -> re.Pattern[str]:
+    """A label word, any spaces between its characters (``名      称``)."""
+    return re.compile(r"\s*".join(re.escape(c) for c in word))
 
 
 @dataclass
@@ -192,21 +223,47 @@ def _find_labels(
     joined: str, chars: list[_Char | None], labels: Sequence[Label], taken: set[str]
 ) -> list[tuple[int, int, Label]]:
     # Every label's first match in the row, then the longest first: a label that holds
-    # another field's label (申请单位承诺 holds 申请单位) is that longer label.
+    # another field's label (申请单位承诺 holds 申请单位) is that longer label. A label
+    # found by no word as printed may be a long word with a character misread, unless
+    # what was read is another label's word.
     candidates: list[tuple[int, int, Label]] = []
+    words = {clean(v) for lab in labels for v in lab.variants}
     for lab in labels:
         if lab.field in taken:
             continue
-        for pat in lab.patterns():
-            m = _first_valid(pat, joined, chars, lab, [])
-            if m is not None:
-                candidates.append((m[0], m[1], lab))
-                break
+        m = _first_of(lab.patterns(), joined, chars, lab)
+        if m is None:
+            fuzzy = _first_of(lab.fuzzy_patterns(), joined, chars, lab)
+            if fuzzy is not None and _misread(joined, chars, fuzzy, words):
+                m = fuzzy
+        if m is not None:
+            candidates.append((m[0], m[1], lab))
     found: list[tuple[int, int, Label]] = []
     for s, e, lab in sorted(candidates, key=lambda t: t[0] - t[1]):
         if not any(s < fe and fs < e for fs, fe, _ in found):
             found.append((s, e, lab))
     return sorted(found, key=lambda t: t[0])
+
+
+def _misread(joined: str, chars: list[_Char | None], at: tuple[int, int], words: set[str]) -> bool:
+    """Whether a label word found with one character off was misread, not printed so.
+
+    A sure reading of another word (警发机关 at 0.99) is what the page prints; a misread
+    character leaves its line or itself weak. What was read must not be another label.
+    """
+    if clean(joined[at[0] : at[1]]) in words:
+        return False
+    return min((sp.weakest for sp in _spans(chars, *at)), default=1.0) < FUZZY_DOUBT
+
+
+def _first_of(
+    patterns: Sequence[re.Pattern[str]], joined: str, chars: list[_Char | None], lab: Label
+) -> tuple[int, int] | None:
+    for pat in patterns:
+        m = _first_valid(pat, joined, chars, lab, [])
+        if m is not None:
+            return m
+    return None
 
 
 def _first_valid(

@@ -56,6 +56,18 @@ def _pattern(variant: str) -> re.Pattern[str]:
     return re.compile(r"\s*".join(re.escape(c) for c in variant))
 
 
+# A mark typed in brackets: ``[x]`` / ``(√)`` ticked, ``[ ]`` / ``（ ）`` empty.
+BRACKETED = re.compile(r"[\[【(（]\s*(?P<in>[xX×√✓✔vV*]?)\s*[\]】)）]$")
+
+
+def _class_before(before: str) -> str:
+    """The mark ending the text before an option: a glyph, or a bracketed one."""
+    m = BRACKETED.search(before)
+    if m is not None:
+        return "ticked" if m.group("in") else "empty"
+    return _class(before[-1])
+
+
 def _class(c: str) -> str:
     if c in TICKED_MARKS:
         return "ticked"
@@ -70,7 +82,7 @@ def _mark_left(line: OcrLine, start_x: float, lines: Sequence[OcrLine]) -> OcrLi
     h = max(y1 - y0, 1.0)
     best = None
     for o in lines:
-        if o is line or len(o.text.strip()) > 2:
+        if o is line or len(o.text.strip()) > 3:
             continue
         _, b0, a1, b1 = o.bbox
         overlap = min(y1, b1) - max(y0, b0)
@@ -107,12 +119,12 @@ def find_options(
                 before = line.text[:s].rstrip()
                 mark, mark_line = "none", None
                 if before:
-                    mark = _class(before[-1])
+                    mark = _class_before(before)
                 else:
                     x0 = Span(line, s, e).bbox[0]
                     mark_line = _mark_left(line, x0, lines)
                     if mark_line is not None:
-                        mark = _class(mark_line.text.strip()[-1])
+                        mark = _class_before(mark_line.text.strip())
                 found.append(Option(code, Span(line, s, e), mark, mark_line))
     return found
 

@@ -20,47 +20,94 @@ from docpipe.extract import Region, extractor
 from docpipe.layout import Hit, Label, Span, Turn, clean, level, read_fields
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
+from docpipe.ocr.base import OcrLine
 from extractors._beside import BESIDE, CJK_NAME, beside_value, date_again, shaped
+from extractors._business import OPTIONS
 from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
 from extractors._ticks import INFERRED, Option, find_options, ticked, ticked_by_pixels
 
+# One lexicon per field: the words forms print, and a grammar for the wordings no list
+# holds (联系手机, 介质种类, 身份证件号码 …): a label names its field's thing (手机, 介质,
+# 证件) and its facet (号码, 类型, 名称). Misread by a character, a long word still counts
+# (``docpipe.layout.Label.fuzzy_patterns``).
 LABELS = (
-    Label("enterprise_name", ("企业名称", "单位名称", "企业中文名称", "申请单位"), multiline=True),
+    Label(
+        "enterprise_name",
+        ("企业名称", "单位名称", "企业中文名称", "申请单位", "公司名称", "单位全称"),
+        multiline=True,
+        below=True,
+        grammar=(r"(?:申请)?(?:企业|单位|公司)(?:[(（]单位[)）])?(?:中文)?(?:名称|全称)",),
+    ),
     # 统一社会信用代 is the label wrapped in a narrow cell (码 on the line under it).
     Label(
         "credit_code",
-        ("统一社会信用代码", "社会信用代码", "信用代码", "统一社会信用代"),
+        ("统一社会信用代码", "社会信用代码", "信用代码", "统一社会信用代", "统一代码"),
         below=True,
     ),
-    Label("operator_name", ("操作员姓名", "持卡人姓名", "申请人姓名", "姓名"), below=True),
-    Label("operator_id_type", ("证件类型", "证件种类"), below=True),
+    Label(
+        "operator_name",
+        ("操作员姓名", "持卡人姓名", "申请人姓名", "姓名", "操作员名称"),
+        below=True,
+        grammar=(r"(?:操作员|持卡人|申请人|办卡人|用户)姓名",),
+    ),
+    Label(
+        "operator_id_type",
+        ("证件类型", "证件种类", "证件类别", "证件名称"),
+        below=True,
+        grammar=(r"(?:操作员|身份)?证件(?:类型|种类|类别|名称)",),
+    ),
     Label(
         "operator_id_number",
-        ("证件号码", "身份证号码", "身份证号", "公民身份号码", "证件号"),
+        ("证件号码", "身份证号码", "身份证号", "公民身份号码", "证件号", "身份证件号码"),
         below=True,
+        grammar=(r"(?:操作员)?(?:身份证件|证件|身份证|公民身份)(?:号码|编号|号)",),
     ),
     Label("operator_gender", ("性别",), below=True),
-    Label("operator_mobile", ("移动电话", "手机号码", "联系电话", "手机号", "手机"), below=True),
-    Label("device_type", ("设备类型", "介质类型", "卡类型"), below=True),
-    Label("device_number", ("设备编号", "介质编号", "卡号", "设备号"), below=True),
-    Label("sign_date", ("申请日期", "签署日期", "填表日期", "日期")),
+    Label(
+        "operator_mobile",
+        ("移动电话", "手机号码", "联系电话", "手机号", "手机", "联系手机", "联系方式"),
+        below=True,
+        grammar=(r"(?:联系人|联系|操作员|本人)?(?:手机|移动电话)(?:号码|号)?",),
+    ),
+    Label(
+        "device_type",
+        ("设备类型", "介质类型", "卡类型", "介质种类", "设备种类"),
+        below=True,
+        grammar=(r"(?:申领|申请|证书)?(?:设备|介质|载体|卡)(?:类型|种类|类别)",),
+    ),
+    Label(
+        "device_number",
+        ("设备编号", "介质编号", "卡号", "设备号", "介质号"),
+        below=True,
+        grammar=(r"(?:设备|介质|载体|卡片|IC卡|卡|U盾)(?:序列号|编号|号码|号)",),
+    ),
+    Label(
+        "sign_date",
+        ("申请日期", "签署日期", "填表日期", "日期", "填报日期"),
+        below=True,
+        grammar=(r"(?:申请|签署|填表|填报|签字)(?:日期|时间)",),
+    ),
     # Printed text that ends a value, not reported.
-    Label("_business", ("申请业务", "业务类型", "办理业务")),
+    Label(
+        "_business",
+        ("申请业务", "业务类型", "办理业务", "申请事项", "业务种类"),
+        grammar=(r"(?:申请|办理)(?:业务|事项)(?:类型|种类)?",),
+    ),
     Label("_remarks", ("备注",)),
-    Label("_promise", ("企业承诺", "申请单位承诺")),
+    Label("_promise", ("企业承诺", "申请单位承诺", "承诺")),
     Label("_seal", ("企业(盖章)", "企业盖章", "单位(盖章)", "盖章")),
     Label("_signature", ("经办人签字", "经办人签名", "签字", "签名")),
     Label("_email", ("电子邮箱", "邮箱")),
+    Label(
+        "_address",
+        ("注册地址", "通讯地址", "联系地址", "企业地址", "单位地址", "地址", "住所"),
+    ),
+    Label("_legal", ("法定代表人", "负责人")),
+    Label("_post", ("邮政编码", "邮编")),
+    Label("_contact", ("联系人",)),
 )
 
-BUSINESSES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("new_enterprise", ("新企业入网", "企业入网")),
-    ("change_operator", ("变更企业操作员", "变更操作员", "操作员变更")),
-    ("new_operator", ("新增企业操作员", "新增操作员")),
-    ("lost_or_damaged", ("遗失或损坏补办", "遗失补办", "损坏补办", "挂失补办")),
-    ("certificate_renewal", ("证书更新", "证书延期")),
-    ("enterprise_info_change", ("企业信息变更", "信息变更")),
-)
+BUSINESSES = OPTIONS  # the business applied for (extractors._business)
 DEVICES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("IC卡", ("IC卡", "ＩＣ卡", "ic卡")),
     ("U盾", ("U盾", "Ｕ盾", "u盾")),
@@ -110,7 +157,7 @@ def _choice(
         return v
     lines = list({id(s.line): s.line for s in hit.spans}.values())
     ids = {id(ln) for ln in lines}
-    box_lines = [ln for ln in region.lines if len(ln.text.strip()) <= 2 and id(ln) not in ids]
+    box_lines = [ln for ln in region.lines if len(ln.text.strip()) <= 3 and id(ln) not in ids]
     found = [o for o in find_options(lines + box_lines, options) if id(o.span.line) in ids]
     if len({o.code for o in found}) >= 2:
         pick = _pick(region, found, back)
@@ -213,7 +260,31 @@ def _lone_id(region: Region, out: dict[str, FieldValue]) -> FieldValue | None:
     if len({_valid_id(ln.text) for ln in found}) != 1:
         return None
     line = found[0]
-    return fv(_valid_id(line.text), line.confidence * BESIDE, line.bbox, line.text)
+    return fv(_valid_id(line.text), min(line.confidence, SHAPED), line.bbox, line.text)
+
+
+# A value found by its shape alone, its label unread: it may confirm the filed value;
+# under the doubt threshold, so that a different one is a warning, never a mismatch.
+SHAPED = 0.85
+MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+DEVICE_NUMBER = re.compile(r"(?<!\d)\d{13}(?!\d)")
+
+
+def _lone_shaped(region: Region, pattern: re.Pattern[str]) -> FieldValue | None:
+    """The one value of a field's shape on the whole form, when its label was not read.
+
+    A mobile (``1[3-9]`` and nine digits) or a 13-digit device number is the only text
+    of its shape on a form: found once, it is that field's value, read in doubt (the
+    label is not there to say so).
+    """
+    found: dict[str, OcrLine] = {}
+    for line in region.lines:
+        for m in pattern.finditer(re.sub(r"[\s-]", "", line.text)):
+            found.setdefault(m.group(0), line)
+    if len(found) != 1:
+        return None
+    value, line = next(iter(found.items()))
+    return fv(value, min(line.confidence, SHAPED), line.bbox, line.text)
 
 
 def _lone_option(region: Region, options: dict[str, str]) -> FieldValue | None:
@@ -390,6 +461,8 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
         digits = re.sub(r"\D", "", h.text)
         ok = re.fullmatch(r"1\d{10}", digits) is not None
         out["operator_mobile"] = h.value(digits, h.confidence * (1.0 if ok else DOUBT))
+    elif h is None and (v := _lone_shaped(region, MOBILE)) is not None:
+        out["operator_mobile"] = v
     device = _choice(region, hits.get("device_type"), DEVICES, back)
     if device is None or device.value is None:
         device = _lone_option(region, {t: code for code, ts in DEVICES for t in ts}) or device
@@ -399,6 +472,8 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
         digits = re.sub(r"\D", "", h.text)
         clean_digits = digits == _text(h)
         out["device_number"] = h.value(digits, h.confidence * (1.0 if clean_digits else DOUBT))
+    elif h is None and (v := _lone_shaped(region, DEVICE_NUMBER)) is not None:
+        out["device_number"] = v
     if (v := _application_type(region, back, hits.get("_business"))) is not None:
         out["application_type"] = v
     signed = _sign_date(region, hits.get("sign_date"))

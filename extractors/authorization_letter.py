@@ -35,6 +35,7 @@ from docpipe.normalize import edit_distance, norm_id
 from docpipe.ocr.base import OcrLine
 from docpipe.seal import MIN_CONFIDENCE
 from extractors._beside import beside_value, date_again, voted
+from extractors._business import OPTIONS, PORTAL_NAME, business_in
 from extractors._forms import DOUBT, Prose, code_value, find_date, id_value, overlapped
 
 LABELS = (
@@ -63,15 +64,33 @@ LABELS = (
     Label("_address", ("地址", "住所")),
 )
 
-# 兹委托 / 特委托 / 现委托 / 授权 <name>（身份证号码：<number>）; a name with a middle
-# dot (买买提·艾力) may be longer than five characters.
+# The sentence that sends the agent, in its phrase families: a verb of sending (兹委托,
+# 现授权, 特委派, 指派, 兹有 …), who the agent is to the enterprise (我单位员工, 本公司职工
+# …), the name, a form of address (同志, 先生 …), then the ID number under any of its
+# labels; a name with a middle dot (买买提·艾力) may be longer than five characters.
+_SEND = r"(?:(?:兹|特|现|今)?(?:委托|授权|委派|指派|派遣)|兹有|现有|特派)"
+_WHOSE = (
+    r"(?:我单位|我公司|本单位|本公司|我司|本司|我厂|本企业)?(?:的)?(?:员工|职工|工作人员|同志)?"
+)
+_NAME = r"(?P<name>(?:(?!委托)[\u4e00-\u9fff]){1,8}·[\u4e00-\u9fff]{1,8}|[\u4e00-\u9fff·]{2,5}?)"
+_ADDRESS = r"(?:同志|先生|女士)?"
+_ID_LABEL = r"(?:身份证件号码|公民身份号码|身份证号码|身份证号|证件号码|身份证|证件号)"
 AGENT_RE = re.compile(
-    r"(?:兹|特|现|今)?(?:委托|授权)(?:我单位|我公司|本单位|本公司)?(?:员工|职工)?"
-    r"(?P<name>(?:(?!委托)[\u4e00-\u9fff]){1,8}·[\u4e00-\u9fff]{1,8}|[\u4e00-\u9fff·]{2,5}?)"
-    r"(?:同志|先生|女士)?[（(,，]?"
-    r"(?:身份证件号码|公民身份号码|身份证号码|身份证号|证件号码|身份证|证件号)[:：为是]?"
+    _SEND + _WHOSE + _NAME + _ADDRESS + r"[（(,，、]?" + _ID_LABEL + r"[:：为是]?"
     r"(?P<id>[0-9A-Za-z]{15,20})"
 )
+# The same sentence with the ID number elsewhere (``兹委托张三前往…``, its number under a
+# label further on): the name ends where the sentence goes on.
+AGENT_NAME_RE = re.compile(
+    _SEND
+    + _WHOSE
+    + _NAME
+    + _ADDRESS
+    + r"(?=[，,（(、]|前往|前来|代为|代表|作为|为我|为本|为我单位|到|去|全权|负责|办理)"
+)
+# Words the name group can catch that name no one.
+_NOT_NAMES = frozenset({"我单位", "本单位", "我公司", "本公司", "我司", "本司", "受托人", "代理人"})
+
 # The matter ends at a comma or stop, or where a second clause starts without its comma
 # (accuracy case-5047: the comma at a line's end lost, …操作员业务并代为领取…). 办理上述事项
 # (in dealing with the above) names no matter: a letter whose matter line the detector
@@ -281,12 +300,43 @@ def _wrapped_id(prose: Prose) -> FieldValue | None:
     return prose.value(m.start(1), m.end(1), number, factor)
 
 
+def _agent_named(prose: Prose) -> re.Match[str] | None:
+    """The sentence sending the agent by name, without the number beside the name."""
+    for m in AGENT_NAME_RE.finditer(prose.text):
+        name = m.group("name")
+        if name not in _NOT_NAMES and not re.search(r"公司|单位|企业|中心", name):
+            return m
+    return None
+
+
 def _matter(hit: Hit | None) -> FieldValue | None:
-    """The matter under its label (委托事项：办理…), without the verb: what is done."""
+    """The matter under its label (委托事项：办理…): the business it names."""
     if hit is None or not hit.spans:
         return None
     text = MATTER_VERB.sub("", re.sub(r"\s+", "", hit.text)).strip(LEAD)
-    return hit.value(text) if text else None
+    return _business(hit.value(text)) if text else None
+
+
+def _business(found: FieldValue) -> FieldValue:
+    """A matter read as words, given as the business it names (CONTRACT §2).
+
+    A wording that names no business, or several, is kept as ``raw`` with no value: a
+    person reads it, nothing is guessed.
+    """
+    code = business_in(found.value or "")
+    if code is None:
+        return found.model_copy(update={"value": None, "raw": found.raw or found.value})
+    return found.model_copy(update={"value": PORTAL_NAME[code], "raw": found.raw or found.value})
+
+
+def _matter_anywhere(prose: Prose) -> FieldValue | None:
+    """The one business named anywhere in the letter, when no sentence or label held it."""
+    for variants in (v for _, v in OPTIONS):
+        for v in variants:
+            at = prose.text.find(v)
+            if at >= 0 and business_in(prose.text) is not None:
+                return _business(prose.value(at, at + len(v)))
+    return None
 
 
 def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | None:
@@ -335,11 +385,14 @@ def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
     if (v := _credit_code(region, hits.get("credit_code"), prose)) is not None:
         out["credit_code"] = v
     agent = AGENT_RE.search(prose.text)
+    named = agent or _agent_named(prose)
     if agent is not None:
         out["agent_name"] = prose.value(agent.start("name"), agent.end("name"))
         number, factor = id_value(agent.group("id"))
         out["agent_id_number"] = prose.value(agent.start("id"), agent.end("id"), number, factor)
     else:
+        if named is not None and not ((h := hits.get("agent_name")) and h.spans):
+            out["agent_name"] = prose.value(named.start("name"), named.end("name"))
         if (h := hits.get("agent_name")) and h.spans:
             name = re.sub(r"[\s:：]", "", h.text)
             out["agent_name"] = h.value(name)
@@ -350,8 +403,13 @@ def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
                 out["agent_id_number"] = wrapped
     if (v := _matter(hits.get("matter"))) is not None:
         out["matter"] = v
-    elif (m := MATTER_RE.search(prose.text, agent.end() if agent else 0)) is not None:
-        out["matter"] = prose.value(m.start("matter"), m.end("matter"))
+    elif (m := MATTER_RE.search(prose.text, named.end() if named else 0)) is not None:
+        out["matter"] = _business(prose.value(m.start("matter"), m.end("matter")))
+    matter = out.get("matter")
+    if matter is None or matter.value is None:
+        matter = _matter_anywhere(prose) or matter
+    if matter is not None:
+        out["matter"] = matter
     signed = _sign_date(region, hits.get("sign_date"), prose)
     if (v := signed or date_again(region, region.lines[::-1], Turn())) is not None:
         out["sign_date"] = v

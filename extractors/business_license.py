@@ -123,7 +123,7 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
         out["credit_code"] = code
     for name in _TEXT_FIELDS:
         hit = hits.get(name)
-        if hit is not None and (text := compact(_hit_text(hit))):
+        if hit is not None and (text := compact(_unmarked(_hit_text(hit)))):
             out[name] = hit.value(_scope_marks(text) if name == "business_scope" else text)
     if "legal_representative" in out:
         out["legal_representative"] = _person_again(region, hits, out["legal_representative"], back)
@@ -155,6 +155,15 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
         valid = code.value if code and code.value and is_valid_uscc(code.value) else None
         out["registration_authority"] = seal_authority(region.seal_texts, valid)
     return out
+
+
+# Tick and box glyphs (never CJK look-alikes such as 口): no value holds one.
+_MARKS = re.compile(r"[☑☒✅■▣◼◾●◉⊠⊗√✓✔□☐▢◻○◯]")
+
+
+def _unmarked(text: str) -> str:
+    """A value without the tick or box glyph printed before it (``☑有限责任公司``)."""
+    return _MARKS.sub("", text)
 
 
 _TEXT_FIELDS = (

@@ -21,7 +21,8 @@ from docpipe.ocr import get_engine
 from docpipe.ocr.base import OcrLine, OcrPage
 from docpipe.pages import open_pages
 from docpipe.reading import read_page
-from extractors.application_form import BUSINESSES, extract_application_form
+from extractors._ticks import find_options, ticked
+from extractors.application_form import BUSINESSES, DEVICES, extract_application_form
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
 
@@ -640,3 +641,23 @@ def test_a_business_typed_into_its_cell_without_boxes() -> None:
     two = table([*ROWS, ("申请业务", "变更企业操作员 新增企业操作员")])
     got = extract_application_form(region(two)).get("application_type")
     assert got is None or got.value is None
+
+
+@pytest.mark.parametrize(
+    ("row", "want"),
+    [
+        ("□IC卡 ☑U盾 □共享盾", "U盾"),
+        ("■IC卡 □U盾 □共享盾", "IC卡"),
+        ("□IC卡 □U盾 √共享盾", "共享盾"),
+        ("[ ]IC卡 [x]U盾 [ ]共享盾", "U盾"),
+        ("（ ）IC卡 （ ）U盾 （✓）共享盾", "共享盾"),
+    ],
+)
+def test_checkbox_list_glyphs_give_the_ticked_option(row: str, want: str) -> None:
+    """A list of options in one line: the ticked one is the value, the glyph never is."""
+    found = find_options(
+        [OcrLine(text=row, poly=[(0, 0), (600, 0), (600, 30), (0, 30)], confidence=0.99)], DEVICES
+    )
+    pick = ticked(found)
+    assert pick is not None
+    assert pick[0].code == want

@@ -63,7 +63,7 @@ def test_prose_wrapped_across_lines() -> None:
     box = out["agent_name"].bbox
     assert box is not None and box[1] == 300 and box[3] == 370  # spans both lines
     assert out["agent_id_number"].value == ID
-    assert out["matter"].value == "电子口岸卡变更操作员业务"
+    assert out["matter"].value == "变更企业操作员"
     assert out["enterprise_name"].value == "永康市天佳工贸有限公司"
     assert out["credit_code"].value == "91330784579324580M"
     assert out["sign_date"].value == "2025-10-11"
@@ -94,7 +94,7 @@ def test_wording_variants(body: str, name: str, number: str) -> None:
     out = extract_authorization_letter(region(lines))
     assert out["agent_name"].value == name
     assert out["agent_id_number"].value == number
-    assert out["matter"].value == "电子口岸卡变更操作员业务"
+    assert out["matter"].value == "变更企业操作员"
 
 
 def test_header_style_letter() -> None:
@@ -114,7 +114,7 @@ def test_header_style_letter() -> None:
     assert out["enterprise_name"].value == "永康市天佳工贸有限公司"
     assert out["agent_name"].value == "李四"
     assert out["agent_id_number"].value == ID
-    assert out["matter"].value == "电子口岸卡变更操作员业务"
+    assert out["matter"].value == "变更企业操作员"
     # The signature date, not the end of the term.
     assert out["sign_date"].value == "2025-10-11"
     assert out["sign_date"].bbox is not None and out["sign_date"].bbox[1] == 940
@@ -290,7 +290,7 @@ def test_a_letter_of_labelled_facts() -> None:
         "credit_code": "91330784579324580M",
         "agent_name": "张三",
         "agent_id_number": ID,
-        "matter": "电子口岸卡变更操作员业务",
+        "matter": "变更企业操作员",
         "sign_date": "2025-10-11",
     }
 
@@ -382,7 +382,7 @@ def test_the_matter_ends_where_a_second_clause_starts_without_its_comma() -> Non
         "并代为领取相关介质设备。被委托人在办理上述事项过程中所签",
     )
     got = extract_authorization_letter(region(lines))["matter"]
-    assert got.value == "电子口岸卡变更操作员业务"
+    assert got.value == "变更企业操作员"
 
 
 def test_dealing_with_the_above_is_no_matter() -> None:
@@ -448,3 +448,63 @@ def test_a_label_before_its_colon_read_one_character_wrong(
     lines = [ln("授权委托书", 330, 110, h=40), ln(label_line, 330, 800), *FOOT[1:]]
     got = extract_authorization_letter(region(lines)).get("enterprise_name")
     assert (got.value if got else None) == want
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        (
+            f"兹有我单位员工张三（身份证号码：{ID}）前往中国电子口岸数据中心杭州分中心办理变更企业操作员业务。",
+            "张三",
+        ),
+        (
+            f"本公司现授权李四同志（身份证号：{ID}）为我单位代理人，代为办理电子口岸新增企业操作员业务。",
+            "李四",
+        ),
+        (f"我单位特委派王小明，身份证号码{ID}，到电子口岸办理遗失或损坏补办业务。", "王小明"),
+        (
+            f"兹委托欧阳娜娜前往中国电子口岸数据中心办理证书更新业务，受托人身份证号码：{ID}。",
+            "欧阳娜娜",
+        ),
+    ],
+    ids=["zi-you", "xian-shouquan", "wei-pai", "number-after"],
+)
+def test_phrase_families(body: str, name: str) -> None:
+    """Each way of sending the agent gives the agent, the number and the business."""
+    lines = [ln("授权委托书", 300, 110, h=40), ln(body, 90, 300, w=900), *FOOT]
+    out = extract_authorization_letter(region(lines))
+    assert out["agent_name"].value == name
+    assert out["agent_id_number"].value == ID
+    business = {"张三": "变更企业操作员", "李四": "新增企业操作员", "王小明": "遗失或损坏补办"}
+    assert out["matter"].value == business.get(name, "证书更新")
+
+
+def test_unknown_wording_of_the_matter_is_not_guessed() -> None:
+    """A matter that names no portal business is kept as read, with no value."""
+    lines = [
+        ln("授权委托书", 300, 110, h=40),
+        ln(f"兹委托张三（身份证号码：{ID}）前往办理相关手续。", 90, 300, w=900),
+        *FOOT,
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert out["matter"].value is None
+    assert out["matter"].raw is not None and "相关手续" in out["matter"].raw
+
+
+def test_labelled_letter_in_chinese_numerals() -> None:
+    """A table of labelled facts, dated in Chinese numerals."""
+    lines = [
+        ln("授权委托书", 300, 110, h=40),
+        ln("委托单位：永康市天佳工贸有限公司", 90, 200, w=600),
+        ln("统一社会信用代码：91330784579324580M", 90, 250, w=600),
+        ln("受托人姓名：李四", 90, 300, w=300),
+        ln(f"身份证号码：{ID}", 90, 350, w=600),
+        ln("委托事项：办理电子口岸卡变更操作员业务", 90, 400, w=700),
+        ln("二〇二五年十月十一日", 500, 940, w=260),
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert out["agent_name"].value == "李四"
+    assert out["agent_id_number"].value == ID
+    assert out["matter"].value == "变更企业操作员"
+    assert out["credit_code"].value == "91330784579324580M"
+    assert out["sign_date"].value == "2025-10-11"
