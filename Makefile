@@ -6,8 +6,14 @@ STAMP := $(VENV)/.installed
 DEMO_OUT ?= demo-out
 
 CHROMIUM ?= /usr/bin/chromium
+# Debian's CJK faces the fixtures' browser printing typesets in (fixtures.browser).
+FONT_FILES := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc \
+	/usr/share/fonts/truetype/wqy/wqy-microhei.ttc \
+	/usr/share/fonts/truetype/arphic/uming.ttc \
+	/usr/share/fonts/truetype/arphic/ukai.ttc
+FONT_PACKAGES := fonts-wqy-zenhei fonts-wqy-microhei fonts-arphic-uming fonts-arphic-ukai
 
-.PHONY: demo test lint venv bench clean chromium
+.PHONY: demo test lint venv bench clean chromium fonts
 
 venv: $(STAMP)
 
@@ -34,7 +40,15 @@ chromium:
 		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
 	fi
 
-test: $(STAMP) lint chromium
+# The fixtures' browser printing (--layouts browser) sets its documents in Debian's fonts.
+fonts:
+	@for f in $(FONT_FILES); do [ -f $$f ] || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian's CJK fonts for the browser printing of the fixtures"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(FONT_PACKAGES); \
+	fi
+
+test: $(STAMP) lint chromium fonts
 	$(BIN)/python -m pytest
 
 clean:

@@ -4,7 +4,8 @@
         [--fonts sans,serif]   # print licenses, scanned forms and letters in either face
                                # (serif: pip install -e '.[fonts]'); use its own --work
         [--layouts classic,varied]  # other printings of license, form and letter
-                               # (fixtures.layouts); use its own --work
+                               # (fixtures.layouts; browser: chromium's); own --work
+        [--entities all]       # 分公司, 合伙企业, 个人独资企业 too (fixtures.people); own --work
 
 Generates cases (``fixtures.generate``) until every kind has ``--count`` documents, half
 of them from degraded cases (every attachment of an odd case is degraded by
@@ -38,7 +39,7 @@ from _pool import run_cases  # noqa: E402
 
 from docpipe.normalize import is_long_term, norm_text  # noqa: E402
 from docpipe.privacy import mask_id, mask_phone, mask_text  # noqa: E402
-from fixtures.generate import generate_case, submission_dir  # noqa: E402
+from fixtures.generate import generate_case, parse_entities, submission_dir  # noqa: E402
 from fixtures.views import CONTRACT_FIELDS  # noqa: E402
 
 KINDS = (
@@ -102,6 +103,7 @@ def ensure_cases(
     seed: int,
     fonts: tuple[str, ...] = ("sans",),
     layouts: tuple[str, ...] = ("classic",),
+    entities: tuple[str, ...] = (),
 ) -> list[Path]:
     """Case folders under ``work/cases`` until each kind has ``count`` documents, half degraded."""
     cases_dir = work / "cases"
@@ -122,6 +124,7 @@ def ensure_cases(
                 degrade_share=1.0 if degraded else 0.0,
                 fonts=fonts,
                 layouts=layouts,
+                entities=entities,
             )
         exp = _load(exp_path)
         kinds = [d["kind"] for d in exp["documents"]]
@@ -411,13 +414,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the per-case results here")
     ap.add_argument("--fonts", default="sans", help="type faces to draw from: sans, or sans,serif")
     ap.add_argument(
-        "--layouts", default="classic", help="printings to draw from: classic, or classic,varied"
+        "--layouts",
+        default="classic",
+        help="printings to draw from: classic, or classic,varied,browser",
+    )
+    ap.add_argument(
+        "--entities", default="", help="entity types to draw from (fixtures.people), or all"
     )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     fonts = tuple(f.strip() for f in args.fonts.split(",") if f.strip())
     layouts = tuple(p.strip() for p in args.layouts.split(",") if p.strip())
-    folders = ensure_cases(args.work, args.count, args.seed, fonts, layouts)
+    entities = tuple(parse_entities(args.entities))
+    folders = ensure_cases(args.work, args.count, args.seed, fonts, layouts, entities)
     print(f"  {len(folders)} cases in {args.work / 'cases'}", file=sys.stderr)
     results = read_all(folders, args.work, args.jobs)
     seconds = time.perf_counter() - t0

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/verify.py [--count 100] [--seed 7000] [--work DIR] [--jobs 2]
         [--layouts classic,varied]   # other printings too (fixtures.layouts); own --work
+        [--entities all]             # 分公司, 合伙企业, 个人独资企业 too; own --work
 
 Generates ``--count`` submissions (cached in ``--work``): about 64 % with 1–3 injected
 discrepancies drawn round-robin from every fault of ``fixtures.faults`` (filed-value
@@ -42,7 +43,12 @@ from _pool import run_cases  # noqa: E402
 
 from docpipe.privacy import mask_text  # noqa: E402
 from fixtures.faults import all_fault_names, fault_touches, rule_of  # noqa: E402
-from fixtures.generate import case_id_for, generate_case, submission_dir  # noqa: E402
+from fixtures.generate import (  # noqa: E402
+    case_id_for,
+    generate_case,
+    parse_entities,
+    submission_dir,
+)
 from fixtures.traps import TRAPS  # noqa: E402
 
 DOUBT_CODES = {"not_found", "low_quality"}
@@ -114,7 +120,10 @@ def plan(count: int, seed: int) -> list[Spec]:
 
 
 def ensure_cases(
-    work: Path, specs: list[Spec], layouts: tuple[str, ...] = ("classic",)
+    work: Path,
+    specs: list[Spec],
+    layouts: tuple[str, ...] = ("classic",),
+    entities: tuple[str, ...] = (),
 ) -> list[Path]:
     """Generate each case once into ``work/cases`` (kept when faults and traps agree)."""
     cases = work / "cases"
@@ -125,6 +134,7 @@ def ensure_cases(
         exp = folder / "expected.json"
         stamp = folder / "spec.json"
         printings = [list(layouts)] if layouts != ("classic",) else []
+        printings += [list(entities)] if entities else []
         want = json.dumps([list(s.faults), list(s.traps), s.degraded, *printings])
         if not exp.is_file() or not stamp.is_file() or stamp.read_text() != want:
             generate_case(
@@ -134,6 +144,7 @@ def ensure_cases(
                 traps=s.traps,
                 degrade_share=0.5 if s.degraded else 0.0,
                 layouts=layouts,
+                entities=entities,
             )
             stamp.write_text(want)
         folders.append(folder)
@@ -415,13 +426,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--worst", type=int, default=30, help="misses and false alarms to list")
     ap.add_argument("--json", type=Path, help="also write the per-case results here")
     ap.add_argument(
-        "--layouts", default="classic", help="printings to draw from: classic, or classic,varied"
+        "--layouts",
+        default="classic",
+        help="printings to draw from: classic, or classic,varied,browser",
+    )
+    ap.add_argument(
+        "--entities", default="", help="entity types to draw from (fixtures.people), or all"
     )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     specs = plan(args.count, args.seed)
     layouts = tuple(p.strip() for p in args.layouts.split(",") if p.strip())
-    folders = ensure_cases(args.work, specs, layouts)
+    folders = ensure_cases(args.work, specs, layouts, tuple(parse_entities(args.entities)))
     results = review_all(folders, args.work, args.jobs)
     seconds = time.perf_counter() - t0
     if args.json:
