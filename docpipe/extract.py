@@ -8,6 +8,7 @@ classifier weighs to decide that a region is of its kind.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -20,6 +21,9 @@ from docpipe.registry import Registry, load_package
 
 if TYPE_CHECKING:
     from docpipe.seal import SealText
+    from docpipe.tables import Grid
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,11 +52,62 @@ class Region:
     # The same line read in its ringless renderings when a seal crosses it
     # (``docpipe.reread.Rereader.read_ringless``); for codes that fail their check.
     reread_ringless: Callable[[OcrLine, float], Iterable[OcrLine]] | None = None
+    # What ``grid()`` found, once asked.
+    _memo: dict[str, Grid | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @property
     def text(self) -> str:
         """The region's lines joined in reading order."""
         return "\n".join(line.text for line in self.lines)
+
+    def grid(self) -> Grid | None:
+        """The cells of the region's ruled table, in page pixels; ``None`` without one.
+
+        A text-layer page's come from its drawing (``OcrPage.cells``), an OCR'd page's
+        from its pixels (``docpipe.tables.grid_from_image`` over the region's box).
+        Computed at the first call and kept. A grid is a help to reading: a failure to
+        find one is logged and is ``None``, never the region's failure.
+        """
+        if "grid" not in self._memo:
+            self._memo["grid"] = self._find_grid()
+        return self._memo["grid"]
+
+    def _find_grid(self) -> Grid | None:
+        from docpipe.tables import grid_from_boxes, grid_from_cells, grid_from_image
+
+        try:
+            if self.ocr.cells is not None:
+                if self.bbox is None:
+                    return grid_from_cells(self.ocr.cells)
+                x0, y0, x1, y1 = self.bbox
+                inside = [
+                    c
+                    for c in self.ocr.cells
+                    if x0 <= (c[0] + c[2]) / 2 <= x1 and y0 <= (c[1] + c[3]) / 2 <= y1
+                ]
+                return grid_from_cells(inside)
+            if self.pixels is None:
+                return None
+            rgb = self.pixels()
+            ox = oy = 0
+            if self.bbox is not None:
+                h, w = rgb.shape[:2]
+                ox, oy = max(0, int(self.bbox[0])), max(0, int(self.bbox[1]))
+                rgb = rgb[oy : min(h, int(self.bbox[3]) + 1), ox : min(w, int(self.bbox[2]) + 1)]
+            grid = grid_from_image(rgb)
+            if grid is None or not (ox or oy):
+                return grid
+            cells = [c.level for c in grid.cells]
+            shifted = [(a + ox, b + oy, c + ox, d + oy) for a, b, c, d in cells]
+            px, py = grid.pivot
+            return grid_from_boxes(shifted, skew=grid.skew, pivot=(px + ox, py + oy))
+        except Exception as exc:  # a help, never a failure: the cause is logged
+            log.warning(
+                "%s p%d: no table grid (%s: %s)", self.file, self.page, type(exc).__name__, exc
+            )
+            return None
 
 
 ExtractFunc = Callable[[Region], dict[str, FieldValue]]

@@ -17,14 +17,19 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import pdfplumber  # noqa: F401  (see below)
 import pymupdf as _pymupdf
 
 from docpipe.errors import FileUnreadable
 from docpipe.ocr.base import OcrPage
 from docpipe.pdfcost import check_drawing
+from docpipe.pdftables import PdfTables
 from docpipe.textlayer import read_layer
 
 pymupdf: Any = _pymupdf
+# pdfplumber (``docpipe.pdftables``) is imported here, where the parent imports
+# this module to fork its child: each child inherits it instead of importing it again
+# (0.15-0.6 s) for every PDF.
 
 MAX_PDF_PAGES = 20
 #: Sum of the rendered pixels of all pages of one PDF.
@@ -128,15 +133,24 @@ def read_pdf(name: str, data: bytes) -> PdfData:
                 )
             check_drawing(doc, page, name, index + 1)
             plans.append((page, zoom, box))
-        pages = [_render(name, page, zoom, box) for page, zoom, box in plans]
+        # Table cells of the pages read from their layer: pdfplumber's table finder over
+        # each page's ruling lines (it opens the file, here in the child, at the first
+        # page that has some).
+        with PdfTables(data, name) as tables:
+            pages = [_render(name, page, zoom, box, tables) for page, zoom, box in plans]
         return PdfData(pages=pages, active=active_content(doc), repaired=doc.is_repaired)
 
 
-def _render(name: str, page: Any, zoom: float, box: Any) -> PdfPageData:
+def _render(name: str, page: Any, zoom: float, box: Any, tables: PdfTables) -> PdfPageData:
     number = page.number + 1
     try:
         layer = read_layer(
-            page, width=box.width, height=box.height, zoom=zoom, where=f"{name} p{number}"
+            page,
+            width=box.width,
+            height=box.height,
+            zoom=zoom,
+            where=f"{name} p{number}",
+            tables=lambda drawings: tables.cells(page.number, zoom, drawings),
         )
         samples = None if layer is not None else _pixels(page, zoom)
     except Exception as exc:  # MuPDF raises several unrelated types; cause kept below

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from docpipe.ocr.base import OcrLine, OcrPage
@@ -79,15 +79,18 @@ def _inside(inner: Box, outer: Box, slack: float) -> bool:
     )
 
 
-def checkboxes(pdf: Any) -> Iterator[tuple[Box, bool]]:
+def checkboxes(
+    pdf: Any, drawings: list[dict[str, Any]] | None = None
+) -> Iterator[tuple[Box, bool]]:
     """Drawn tick boxes of a page (PDF points) and whether each is ticked.
 
     A box is a small near-square rectangle path; it is ticked when another path (a
     tick, a cross) lies inside it, or when the square itself is filled dark (■).
+    ``drawings``: the page's ``get_drawings()``, when the caller has them already.
     """
     squares: list[tuple[Box, bool]] = []
     marks: list[Box] = []
-    for dr in pdf.get_drawings():
+    for dr in pdf.get_drawings() if drawings is None else drawings:
         r = dr["rect"]
         box: Box = (r.x0, r.y0, r.x1, r.y1)
         kinds = [it[0] for it in dr.get("items", [])]
@@ -137,11 +140,21 @@ def text_layer_page(page: Page) -> OcrPage | None:
     return page.layer
 
 
-def read_layer(pdf: Any, *, width: int, height: int, zoom: float, where: str) -> OcrPage | None:
+def read_layer(
+    pdf: Any,
+    *,
+    width: int,
+    height: int,
+    zoom: float,
+    where: str,
+    tables: Callable[[list[dict[str, Any]]], list[Box] | None] | None = None,
+) -> OcrPage | None:
     """Read a PyMuPDF page's text layer into lines in the frame of its rendering.
 
     ``width`` × ``height`` is the page rendered at ``zoom``; ``where`` names the page in
-    log lines. ``None`` when the layer is too thin or the page is a scan.
+    log lines. ``None`` when the layer is too thin or the page is a scan. ``tables``
+    gives the page's table cells in the same frame from its drawings
+    (``docpipe.pdftables.PdfTables``): its answer is ``OcrPage.cells``.
     """
     start = time.perf_counter()
     lines = _text_lines(pdf, zoom)
@@ -154,7 +167,9 @@ def read_layer(pdf: Any, *, width: int, height: int, zoom: float, where: str) ->
         return None
     if chars < SCAN_MAX_LAYER_CHARS and _image_cover(pdf) >= SCAN_IMAGE_COVER:
         return None
-    lines += [_line(TICKED if on else EMPTY, box, zoom) for box, on in checkboxes(pdf)]
+    drawings = pdf.get_drawings()
+    lines += [_line(TICKED if on else EMPTY, box, zoom) for box, on in checkboxes(pdf, drawings)]
+    cells = tables(drawings) if tables is not None else None
     return OcrPage(
         width=width,
         height=height,
@@ -162,4 +177,5 @@ def read_layer(pdf: Any, *, width: int, height: int, zoom: float, where: str) ->
         engine="text-layer",
         source="text-layer",
         seconds=round(time.perf_counter() - start, 4),
+        cells=cells,
     )

@@ -82,6 +82,10 @@ class OcrPage(BaseModel):
     skew: float = 0.0
     source: str = Field(default="ocr", description="'ocr' or 'text-layer'")
     seconds: float = 0.0
+    # Boxes (x0, y0, x1, y1, pixels of this frame) of the cells of the page's ruled
+    # tables, where the reader knows them (a text-layer page, from its drawing:
+    # ``docpipe.tables``); [] for a page read without a table, None when unknown.
+    cells: list[tuple[float, float, float, float]] | None = None
 
     @property
     def text(self) -> str:
