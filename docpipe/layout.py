@@ -10,14 +10,20 @@ fixed coordinate and no label order, so one reader serves a scan, a photo and a 
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+import statistics
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from docpipe.models import BBox, FieldValue
 from docpipe.ocr.base import OcrLine
+
+if TYPE_CHECKING:
+    from docpipe.tables import Cell, Grid
 
 # Punctuation the OCR leaves between a label and its value.
 LEAD = " \t:：;；,，.。、|"
@@ -66,6 +72,9 @@ class Label:
     below: bool = False  # value may stand on the row under the label
     inline: bool = False  # label may start inside an OCR box (glued after another value)
     grammar: tuple[str, ...] = ()
+    # Words that are this field's label only as a whole box (操作员 over its value
+    # cell, never 操作员信息 or 操作员承诺).
+    alone: tuple[str, ...] = ()
 
     def patterns(self) -> list[re.Pattern[str]]:
         """Regexes of the variants and the grammar, longest first, spaces tolerated."""
@@ -232,6 +241,8 @@ def _find_labels(
         if lab.field in taken:
             continue
         m = _first_of(lab.patterns(), joined, chars, lab)
+        if m is None and lab.alone:
+            m = _whole_box(lab, joined, chars)
         if m is None:
             fuzzy = _first_of(lab.fuzzy_patterns(), joined, chars, lab)
             if fuzzy is not None and _misread(joined, chars, fuzzy, words):
@@ -254,6 +265,17 @@ def _misread(joined: str, chars: list[_Char | None], at: tuple[int, int], words:
     if clean(joined[at[0] : at[1]]) in words:
         return False
     return min((sp.weakest for sp in _spans(chars, *at)), default=1.0) < FUZZY_DOUBT
+
+
+def _whole_box(lab: Label, joined: str, chars: list[_Char | None]) -> tuple[int, int] | None:
+    """An ``alone`` word of the label that is a whole box of the row, colon allowed."""
+    for word in lab.alone:
+        for m in re.finditer(r"\s*".join(map(re.escape, word)) + r"[:：]?", joined):
+            s, e = m.start(), m.end()
+            c = chars[s]
+            if c is not None and c.box_start and (e == len(joined) or chars[e] is None):
+                return s, e
+    return None
 
 
 def _first_of(
@@ -306,15 +328,19 @@ def read_fields(lines: Sequence[OcrLine], labels: Sequence[Label]) -> dict[str, 
     """Find each label once and read its value; see the module docstring.
 
     The first occurrence of a label (top to bottom) wins: a document prints each once.
+    A wrapped value's lines stand closer together than the page's fields do
+    (``_wrap_gap``): a line further below a value than that starts something else.
     """
     hits: dict[str, Hit] = {}
     open_hits: list[Hit] = []  # fields of the latest labelled row, for continuation
     all_rows = rows(lines)
+    found_in = [_find_labels(*_row_chars(row), labels, set()) for row in all_rows]
+    gap = _wrap_gap(all_rows, found_in)
     for r_index, row in enumerate(all_rows):
         joined, chars = _row_chars(row)
-        found = _find_labels(joined, chars, labels, set(hits))
+        found = _find_labels(joined, chars, labels, set(hits)) if found_in[r_index] else []
         if not found:
-            _continue_rows(row, open_hits)
+            _continue_rows(row, open_hits, gap)
             continue
         new_hits = []
         for k, (s, e, lab) in enumerate(found):
@@ -336,14 +362,79 @@ def read_fields(lines: Sequence[OcrLine], labels: Sequence[Label]) -> dict[str, 
         open_hits = [
             h for h in open_hits if not any(_overlaps(h.column, n.column) for n in new_hits)
         ] + [h for h in new_hits if h.label.multiline]
+    used = {id(s.line) for h in hits.values() for s in h.spans}
+    for h in hits.values():
+        if h.label.multiline:
+            _take_above(h, lines, used, gap)
     return hits
+
+
+def _wrap_gap(all_rows: list[list[OcrLine]], found_in: list[list[Any]]) -> float | None:
+    """The widest gap (pixels) between two lines of one wrapped value, or ``None``.
+
+    Fields are set further apart than the lines of one value: the gap below a line that
+    continues is under 0.7 of the median gap between two consecutive labelled rows.
+    Three labelled rows at least, else no such measure (``None``: line heights rule).
+    """
+    labelled = [row for row, found in zip(all_rows, found_in, strict=True) if found]
+    gaps = []
+    for a, b in itertools.pairwise(labelled):
+        top = min(ln.bbox[1] for ln in b)
+        bottom = max(ln.bbox[3] for ln in a)
+        h = min(ln.height for ln in a + b)
+        if 0 < top - bottom < 4 * h:  # two fields one under the other, not a wrapped value
+            gaps.append(top - bottom)
+    if len(gaps) < 2:
+        return None
+    return 0.7 * statistics.median(gaps)
+
+
+def _take_above(hit: Hit, lines: Sequence[OcrLine], used: set[int], gap: float | None) -> None:
+    """Lines of a value set above its label's row: a label centred on its value block.
+
+    A tall value (经营范围 over four lines) may have its label printed level with its
+    middle, so its first lines come before the label's row. Unclaimed lines just above
+    the value's first one, in its column and as close as a wrap, are the value's own
+    when the label then stands in the middle third of the block.
+    """
+    if not hit.spans or gap is None:
+        return
+    first = hit.spans[0].line
+    lo = hit.spans[0].bbox[0]
+    above: list[OcrLine] = []
+    top = first
+    while True:
+        h = max(top.height, 1.0)
+        near = [
+            ln
+            for ln in lines
+            if id(ln) not in used
+            and ln.bbox[3] <= top.bbox[1] + 0.3 * h
+            and top.bbox[1] - ln.bbox[3] <= gap
+            and lo - 1.5 * h <= ln.bbox[0] <= lo + 3 * h
+        ]
+        if not near:
+            break
+        top = max(near, key=lambda ln: ln.bbox[3])
+        above.append(top)
+        used.add(id(top))
+    if not above:
+        return
+    y0 = min(ln.bbox[1] for ln in above)
+    y1 = max(s.line.bbox[3] for s in hit.spans)
+    cy = (hit.label_bbox[1] + hit.label_bbox[3]) / 2
+    if not y0 + (y1 - y0) / 3 <= cy <= y1 - (y1 - y0) / 3:
+        for ln in above:
+            used.discard(id(ln))
+        return
+    hit.spans[:0] = [Span(ln, 0, len(ln.text)) for ln in reversed(above)]
 
 
 def _overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _continue_rows(row: list[OcrLine], open_hits: list[Hit]) -> None:
+def _continue_rows(row: list[OcrLine], open_hits: list[Hit], gap: float | None = None) -> None:
     """Add each unlabelled line to the open multi-line value whose column it starts in.
 
     A wrapped value's next line starts under its first, give or take a character or
@@ -353,6 +444,8 @@ def _continue_rows(row: list[OcrLine], open_hits: list[Hit]) -> None:
     seal text) does not stretch them.
     """
     for line in row:
+        if any(s.line is line for h in open_hits for s in h.spans):
+            continue  # already a value's (taken from under its label)
         x0 = line.bbox[0]
         best = None
         for h in open_hits:
@@ -361,6 +454,8 @@ def _continue_rows(row: list[OcrLine], open_hits: list[Hit]) -> None:
             height = max(min(line.height, last.height) if last is not None else line.height, 1)
             if last is not None and line.bbox[1] - last.bbox[3] > 1.6 * height:
                 continue
+            if last is not None and gap is not None and line.bbox[1] - last.bbox[3] > gap:
+                continue  # as far below as the next field: not a wrap
             if lo - 1.5 * height <= x0 < min(hi, lo + 3 * height):
                 best = h
         if best is not None:
@@ -392,6 +487,120 @@ def _take_below(hit: Hit, next_rows: list[list[OcrLine]], labels: Sequence[Label
                 hit.spans.append(Span(line, 0, len(line.text)))
                 hit.column = (x0, x1)
                 return
+
+
+def in_cells(lines: Sequence[OcrLine], grid: Grid | None) -> list[OcrLine]:
+    """The lines of a ruled table cut at its rulings and joined where they wrap in a cell.
+
+    The OCR reads two neighbouring cells as one line (``杭州天佳工贸有限公司 住所 …``) and a
+    wrapped cell as two (``身份证件类`` / ``型``, ``温州宇诚工贸有限公司义`` / ``乌分公司``).
+    Cut at every vertical ruling (``docpipe.tables.split_at_rulings``) and with a cell's
+    wrapped lines made one, a table reads like any label-value layout: a label and its
+    value share a row, and no value runs across a ruling. A line wraps when it fills its
+    cell to the right edge; lines that do not (a signature block's ``盖章：`` / ``日期：``)
+    stay apart. Without a grid the lines are returned as they are.
+    """
+    if grid is None:
+        return list(lines)
+    from docpipe.tables import split_at_rulings
+
+    out: list[OcrLine] = []
+    by_cell: dict[Cell, list[OcrLine]] = {}
+    for line in split_at_rulings(lines, grid):
+        cell = grid.cell_at(*line.center)
+        if cell is None:
+            out.append(line)
+        else:
+            by_cell.setdefault(cell, []).append(line)
+    for cell, group in by_cell.items():
+        out.extend(_wraps_joined(cell, group))
+    return out
+
+
+def _wraps_joined(cell: Cell, group: list[OcrLine]) -> list[OcrLine]:
+    """A cell's lines, each joined to the one above it when that one wrapped.
+
+    A line wrapped when it reaches the cell's right edge and the next starts back at the
+    left of the cell, one line lower. Pieces side by side stay apart: each may start a
+    label.
+    """
+    out: list[list[OcrLine]] = []
+    for row in rows(group):
+        for line in row:
+            h = max(line.height, 1.0)
+            target = None
+            for g in out:
+                prev = g[-1]
+                hh = max(min(prev.height, h), 1.0)
+                if (
+                    prev.bbox[2] >= cell.bbox[2] - 2.5 * hh
+                    and 0 <= line.bbox[1] - prev.bbox[3] + 0.3 * hh <= 1.3 * hh
+                    and line.bbox[0] <= g[0].bbox[0] + 1.5 * hh
+                ):
+                    target = g
+            if target is not None:
+                target.append(line)
+            else:
+                out.append([line])
+    return [g[0] if len(g) == 1 else _join(g) for g in out]
+
+
+def _join(group: Sequence[OcrLine]) -> OcrLine:
+    """One line of several: their texts in order, the union box, the weakest confidence."""
+    text = "".join(ln.text for ln in group)
+    confs: list[float] | None = []
+    for ln in group:
+        if confs is None or ln.char_confidences is None or len(ln.char_confidences) != len(ln.text):
+            confs = None
+            continue
+        confs.extend(ln.char_confidences)
+    x0, y0, x1, y1 = union(ln.bbox for ln in group)
+    return OcrLine(
+        text=text,
+        poly=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)],
+        confidence=min(ln.confidence for ln in group),
+        char_confidences=confs,
+        flipped=any(ln.flipped for ln in group),
+    )
+
+
+def wrapped_on(
+    hit: Hit, lines: Sequence[OcrLine], complete: Callable[[str], bool], *, most: int = 2
+) -> Hit:
+    """The hit with the lines its value wraps onto, when its shape says it is unfinished.
+
+    A value that runs to the end of its line continues on the next one, under the
+    value or back at the left edge under the label (a paragraph's wrap: ``授权单位（盖章）：
+    杭州市诚恒贸易合伙`` / ``企业（有限合伙）``). Geometry alone cannot tell such a line
+    from the next paragraph; the value's shape can: lines are taken, up to ``most``,
+    only while the value is not ``complete`` and until it is.
+    """
+    text = hit.text
+    if not hit.spans or complete(compact(text)):
+        return hit
+    taken: list[Span] = []
+    last = hit.spans[-1].line
+    used = {id(s.line) for s in hit.spans}
+    left = min(hit.label_bbox[0], hit.spans[0].bbox[0])
+    for _ in range(most):
+        h = max(last.height, 1.0)
+        below = [
+            ln
+            for ln in lines
+            if id(ln) not in used
+            and 0 <= ln.bbox[1] - last.bbox[3] + 0.3 * h <= 1.6 * h
+            and left - 1.5 * h <= ln.bbox[0] <= hit.spans[0].bbox[0] + 3 * h
+        ]
+        if not below:
+            return hit
+        nxt = min(below, key=lambda ln: ln.bbox[1])
+        taken.append(Span(nxt, 0, len(nxt.text)))
+        text += nxt.text
+        used.add(id(nxt))
+        last = nxt
+        if complete(compact(text)):
+            return Hit(hit.label, hit.label_bbox, [*hit.spans, *taken], hit.column)
+    return hit
 
 
 def find_pattern(

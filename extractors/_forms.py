@@ -196,3 +196,22 @@ def find_date(text: str) -> tuple[str, int, int] | None:
         if found is None or start > found[1]:
             found = (day.isoformat(), start, end)
     return found
+
+
+# How a whole enterprise name ends: its organisational form (公司, 分公司, 厂, 店, 经营部,
+# 合伙企业, 合作社 …), perhaps with a bracketed note (（有限合伙）). A name read without
+# it was cut where its line wrapped.
+ENTERPRISE_END = re.compile(
+    r".{2,}(?:公司|厂|店|部|行|社|馆|中心|工作室|企业)(?:[(（][^()（）]{1,8}[)）])?"
+)
+
+
+def whole_enterprise(text: str) -> bool:
+    """Whether a reading ends as an enterprise name does.
+
+    >>> whole_enterprise("杭州市诚恒贸易合伙企业（有限合伙）")
+    True
+    >>> whole_enterprise("杭州市诚恒贸易合伙")
+    False
+    """
+    return ENTERPRISE_END.fullmatch(text) is not None

@@ -17,14 +17,22 @@ from dataclasses import replace
 from docpipe.checkdigits import is_valid_id
 from docpipe.compare import is_doubtful
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Span, Turn, clean, level, read_fields
+from docpipe.layout import Hit, Label, Span, Turn, clean, in_cells, level, read_fields
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
 from docpipe.ocr.base import OcrLine
 from extractors._beside import BESIDE, CJK_NAME, beside_value, date_again, shaped
 from extractors._business import OPTIONS
 from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
-from extractors._ticks import INFERRED, Option, find_options, ticked, ticked_by_pixels
+from extractors._ticks import (
+    EMPTY_MARKS,
+    INFERRED,
+    TICKED_MARKS,
+    Option,
+    find_options,
+    ticked,
+    ticked_by_pixels,
+)
 
 # One lexicon per field: the words forms print, and a grammar for the wordings no list
 # holds (联系手机, 介质种类, 身份证件号码 …): a label names its field's thing (手机, 介质,
@@ -46,9 +54,10 @@ LABELS = (
     ),
     Label(
         "operator_name",
-        ("操作员姓名", "持卡人姓名", "申请人姓名", "姓名", "操作员名称"),
+        ("操作员姓名", "持卡人姓名", "申请人姓名", "姓名", "操作员名称", "经办人姓名"),
         below=True,
-        grammar=(r"(?:操作员|持卡人|申请人|办卡人|用户)姓名",),
+        grammar=(r"(?:操作员|持卡人|申请人|办卡人|经办人|用户)姓名",),
+        alone=("操作员", "持卡人"),
     ),
     Label(
         "operator_id_type",
@@ -73,7 +82,7 @@ LABELS = (
         "device_type",
         ("设备类型", "介质类型", "卡类型", "介质种类", "设备种类"),
         below=True,
-        grammar=(r"(?:申领|申请|证书)?(?:设备|介质|载体|卡)(?:类型|种类|类别)",),
+        grammar=(r"(?:申领|申请|证书|卡)?(?:设备|介质|载体|卡)(?:类型|种类|类别)",),
     ),
     Label(
         "device_number",
@@ -105,6 +114,7 @@ LABELS = (
     Label("_legal", ("法定代表人", "负责人")),
     Label("_post", ("邮政编码", "邮编")),
     Label("_contact", ("联系人",)),
+    Label("_phone", ("固定电话", "办公电话", "座机", "传真")),
 )
 
 BUSINESSES = OPTIONS  # the business applied for (extractors._business)
@@ -114,7 +124,19 @@ DEVICES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("共享盾", ("共享盾",)),
 )
 GENDERS: tuple[tuple[str, tuple[str, ...]], ...] = (("男", ("男",)), ("女", ("女",)))
-ID_TYPES = ("居民身份证", "护照", "港澳居民来往内地通行证", "台湾居民来往大陆通行证")
+ID_TYPES = (
+    "居民身份证",
+    "港澳台居民居住证",
+    "外国人永久居留身份证",
+    "港澳居民来往内地通行证",
+    "台湾居民来往大陆通行证",
+    "护照",
+)
+# The ID types as tick-box options (☑居民身份证 □港澳台居民居住证 □其他).
+ID_TYPE_OPTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    *((t, (t,)) for t in ID_TYPES),
+    ("其他", ("其他",)),
+)
 # How far right of a label whose value the page OCR did not detect the row is read
 # again, in line heights: the value column of the form's table starts 5–6 heights on.
 BESIDE_REACH = 11.0
@@ -156,6 +178,15 @@ def _choice(
     if not hit.spans and (v := beside_value(region, hit, back, parse, reach=BESIDE_REACH)):
         return v
     lines = list({id(s.line): s.line for s in hit.spans}.values())
+    # The options printed in a row (□IC卡 ☑U盾 □共享盾) are read as one list, though
+    # the value taken beside or under the label holds only the first of them.
+    lines += [
+        ln
+        for ln in region.lines
+        if ln not in lines
+        and ln.bbox[0] >= hit.label_bbox[0]
+        and any(_same_row(ln, own) for own in lines)
+    ]
     ids = {id(ln) for ln in lines}
     box_lines = [ln for ln in region.lines if len(ln.text.strip()) <= 3 and id(ln) not in ids]
     found = [o for o in find_options(lines + box_lines, options) if id(o.span.line) in ids]
@@ -166,13 +197,21 @@ def _choice(
         opt, factor = pick
         conf = opt.span.line.confidence * factor
         return fv(opt.code, conf, opt.span.bbox, opt.span.line.text)
-    if found:
+    if found and found[0].mark != "empty":
         return hit.value(found[0].code)
+    if found:
+        return _unread(hit)  # one option, its box empty: none is ticked
     # A value in the label's row that names no option (IC卡 read ``It`` at 0.53 in a
     # serif print): the row read again, before a loose reading of what is there.
     if v := beside_value(region, hit, back, parse, reach=BESIDE_REACH, again=True):
         return v
     return _loose_device(hit) if options is DEVICES else _unread(hit)
+
+
+def _same_row(a: OcrLine, b: OcrLine) -> bool:
+    """Whether two lines stand level: most of the lower one's height is shared."""
+    overlap = min(a.bbox[3], b.bbox[3]) - max(a.bbox[1], b.bbox[1])
+    return overlap > 0.5 * min(a.height, b.height)
 
 
 def _option_in(options: tuple[tuple[str, tuple[str, ...]], ...]) -> Callable[[str], str | None]:
@@ -234,6 +273,16 @@ def _sign_date(region: Region, hit: Hit | None) -> FieldValue | None:
         return None
     iso, s, e = found
     return prose.value(s, e, iso)
+
+
+def _listed(hit: Hit) -> bool:
+    """Whether a value is a list of tick-box options, not one typed in."""
+    text = hit.text
+    return any(c in TICKED_MARKS or c in EMPTY_MARKS for c in text) or _option_count(hit) > 1
+
+
+def _option_count(hit: Hit) -> int:
+    return len({o.code for o in find_options([s.line for s in hit.spans], ID_TYPE_OPTIONS)})
 
 
 def _listed_type(text: str) -> str | None:
@@ -402,8 +451,10 @@ def _shape_checked(value: FieldValue, pattern: re.Pattern[str]) -> FieldValue:
 )
 def extract_application_form(region: Region) -> dict[str, FieldValue]:
     """Fields of an application form (CONTRACT §2 ``application_form``)."""
-    # A scanned form a few degrees askew: level it so label and value share a row.
-    lines, back = level(region.lines, region.ocr.skew)
+    # A ruled table read cell by cell (a value never runs across a ruling, a wrapped
+    # label or value is one line); a scanned form a few degrees askew levelled so that
+    # label and value share a row.
+    lines, back = level(in_cells(region.lines, region.grid()), region.ocr.skew)
     fields = _extract_form(replace(region, lines=lines), back)
     return {k: back.value(v) for k, v in fields.items()}
 
@@ -441,7 +492,10 @@ def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
         out["operator_name"] = _read_again(region, h, back, value, CJK_NAME)
     elif v := beside_value(region, h, back, shaped(CJK_NAME, LABELS), reach=BESIDE_REACH):
         out["operator_name"] = v
-    if (h := hits.get("operator_id_type")) and h.spans:
+    if (h := hits.get("operator_id_type")) and h.spans and _listed(h):
+        if (v := _choice(region, h, ID_TYPE_OPTIONS, back)) is not None:
+            out["operator_id_type"] = v
+    elif h and h.spans:
         out["operator_id_type"] = _id_type(h)
     elif v := beside_value(region, h, back, _listed_type, reach=BESIDE_REACH) or _lone_option(
         region, {t: t for t in ID_TYPES}

@@ -29,14 +29,22 @@ from dataclasses import replace
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Turn, read_fields
+from docpipe.layout import Hit, Label, Turn, read_fields, wrapped_on
 from docpipe.models import FieldValue
 from docpipe.normalize import edit_distance, norm_id
 from docpipe.ocr.base import OcrLine
 from docpipe.seal import MIN_CONFIDENCE
 from extractors._beside import beside_value, date_again, voted
 from extractors._business import OPTIONS, PORTAL_NAME, business_in
-from extractors._forms import DOUBT, Prose, code_value, find_date, id_value, overlapped
+from extractors._forms import (
+    DOUBT,
+    Prose,
+    code_value,
+    find_date,
+    id_value,
+    overlapped,
+    whole_enterprise,
+)
 
 LABELS = (
     Label(
@@ -164,6 +172,10 @@ def _balanced(text: str) -> bool:
     return depth == 0
 
 
+def _whole(text: str) -> bool:
+    return whole_enterprise(_after_marks(text))
+
+
 def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     if hit is None:
         return None
@@ -186,7 +198,7 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     # box of its own: the mark is not the name's (accuracy case-5071 read ``（盖义乌市…``).
     if len(own) > 1 and MARK_ONLY.match(own[0].text.strip()):
         own = own[1:]
-    hit = Hit(hit.label, hit.label_bbox, own, hit.column)
+    hit = wrapped_on(Hit(hit.label, hit.label_bbox, own, hit.column), region.lines, _whole)
     name = _after_marks(re.sub(r"\s+", "", hit.text))
     # A seal's piece beside the label (``N``, varied case-7311: the name under the seal
     # not detected at all) is no name: an enterprise's has Chinese characters.
@@ -200,7 +212,7 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     )
     if doubtful:
         value.confidence = min(value.confidence, DOUBT)
-    held = {id(s.line): s.line for s in own if s.text.strip()}
+    held = {id(s.line): s.line for s in hit.spans if s.text.strip()}
     # A second look reads a line: a name wrapped over two is left as the page read it.
     return _as_sealed(region, value, *held.values()) if len(held) == 1 else value
 
@@ -226,7 +238,11 @@ def _name_beside(region: Region, hit: Hit) -> FieldValue | None:
 def _after_marks(text: str) -> str:
     """What follows the label's 盖章 mark and stray marks: the name as printed."""
     junk = SEAL_JUNK.match(text)
-    return STRAY.sub("", (text[junk.end() :] if junk else text).strip(LEAD)).strip(LEAD)
+    name = STRAY.sub("", (text[junk.end() :] if junk else text).lstrip(LEAD)).lstrip(LEAD)
+    # A closing bracket ends a name (…合伙企业（有限合伙）) when it closes one of its own.
+    while name and name[-1] in LEAD and not (name[-1] in ")）" and _balanced(name)):
+        name = name[:-1]
+    return name
 
 
 def _name_in(text: str) -> str:

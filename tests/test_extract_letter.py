@@ -508,3 +508,22 @@ def test_labelled_letter_in_chinese_numerals() -> None:
     assert out["matter"].value == "变更企业操作员"
     assert out["credit_code"].value == "91330784579324580M"
     assert out["sign_date"].value == "2025-10-11"
+
+
+def test_enterprise_name_wrapped_back_to_the_margin() -> None:
+    """The name runs to the line's end and goes on under the label: both lines are the name."""
+    lines = [
+        ln("授权委托书", 300, 110, h=40),
+        ln(f"兹委托我单位梁晶钰（身份证号：{ID}）前往办理变更企业操作员相关事宜。", 90, 300, w=900),
+        ln("授权单位（盖章）：杭州市诚恒贸易合伙", 480, 800, w=440),
+        ln("企业（有限合伙）", 480, 850, w=200),
+        ln("统一社会信用代码：", 480, 900, w=220),
+        ln("91330784579324580M", 480, 950, w=300),
+        ln("二〇二五年二月十九日", 600, 1050, w=260),
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert out["enterprise_name"].value == "杭州市诚恒贸易合伙企业（有限合伙）"
+    assert out["credit_code"].value == "91330784579324580M"
+    assert out["agent_name"].value == "梁晶钰"
+    assert out["matter"].value == "变更企业操作员"
+    assert out["sign_date"].value == "2025-02-19"

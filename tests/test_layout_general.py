@@ -1,0 +1,119 @@
+"""Layouts nobody tuned for: ruled tables of four cells a row, wrapped cells, labels above
+values, labels outside any list, labels centred on a tall value (issue 15)."""
+
+from __future__ import annotations
+
+from test_extract_business_license import read as read_license
+from test_extract_form import ln
+
+from docpipe.extract import Region
+from docpipe.models import DocKind
+from docpipe.ocr.base import OcrLine, OcrPage
+from extractors.application_form import extract_application_form
+
+CODE = "91330106592460771J"  # synthetic, valid check characters
+ID = "330784199001011231"
+
+
+def form(lines: list[OcrLine], cells: list[tuple[float, float, float, float]] | None) -> dict:
+    """The values read from a form page with these lines and table cells."""
+    page = OcrPage(width=1200, height=1600, lines=lines, source="text-layer", cells=cells)
+    got = extract_application_form(
+        Region("form.pdf", 1, lines, page, None, DocKind.application_form)
+    )
+    return {k: v.value for k, v in got.items()}
+
+
+# label | value | label | value, three rows of a ruled table 1000 px wide.
+COLS = (100, 260, 560, 720, 1100)
+ROWS_Y = (300, 360, 420, 480)
+CELLS = [(COLS[c], ROWS_Y[r], COLS[c + 1], ROWS_Y[r + 1]) for r in range(3) for c in range(4)]
+
+
+def test_four_cells_a_row_a_value_never_runs_into_the_next_cell() -> None:
+    """The OCR read the name and the next cell's label as one line: cut at the ruling."""
+    lines = [
+        ln("电子口岸制发卡业务申请书", 300, 150),
+        ln("单位名称", 110, 315),
+        ln("杭州天佳工贸有限公司统一社会信用代码", 270, 315, w=28 * 10 + 40 + 28 * 8),
+        ln(CODE, 730, 315, w=340),
+        ln("姓名", 110, 375), ln("李四", 270, 375), ln("性别", 570, 375), ln("男", 730, 375),
+        ln("证件号码", 110, 435), ln(ID, 270, 435, w=280),
+        ln("联系手机", 570, 435), ln("13812345678", 730, 435, w=200),
+    ]  # fmt: skip
+    got = form(lines, CELLS)
+    assert got["enterprise_name"] == "杭州天佳工贸有限公司"
+    assert got["credit_code"] == CODE
+    assert got["operator_name"] == "李四"
+    assert got["operator_gender"] == "男"
+    assert got["operator_id_number"] == ID
+    assert got["operator_mobile"] == "13812345678"
+    # Without the table the glued line is what the page shows: a value with a label in it.
+    assert "统一社会信用代码" in (form(lines, None).get("enterprise_name") or "统一社会信用代码")
+
+
+def test_a_label_wrapped_in_its_cell_is_one_label() -> None:
+    """身份证件类 / 型 in a narrow label cell: read as 身份证件类型, its value beside it."""
+    cells = [(100, 300, 250, 380), (250, 300, 700, 380)]
+    lines = [
+        ln("身份证件类", 105, 305, w=140),
+        ln("型", 105, 345, w=28),
+        ln("居民身份证", 260, 325),
+    ]
+    assert form(lines, cells)["operator_id_type"] == "居民身份证"
+
+
+def test_labels_above_values_and_a_label_outside_every_list() -> None:
+    """介质种类 over its tick boxes, 联系手机 over the number: labels above values."""
+    lines = [
+        ln("企业中文名称", 210, 380), ln("杭州市宇图进出口有限公司", 444, 380),
+        ln("介质种类", 210, 750), ln("联系手机", 860, 750),
+        ln("☐IC卡", 210, 785), ln("☒U盾", 330, 785), ln("☐共享盾", 443, 785),
+        ln("19693699029", 860, 785, w=180),
+        ln("操作员", 210, 540), ln("性别", 860, 540),
+        ln("陈华霞", 210, 575), ln("√女", 860, 575), ln("□男", 930, 575),
+    ]  # fmt: skip
+    got = form(lines, None)
+    assert got["device_type"] == "U盾"
+    assert got["operator_mobile"] == "19693699029"
+    assert got["operator_name"] == "陈华霞"
+    assert got["operator_gender"] == "女"
+    assert got["enterprise_name"] == "杭州市宇图进出口有限公司"
+
+
+def test_a_mobile_without_its_label_is_found_by_its_shape_in_doubt() -> None:
+    """No label names the mobile: the one number of its shape is it, read in doubt."""
+    lines = [ln("企业名称", 100, 300), ln("杭州市宏华工贸有限公司", 300, 300),
+             ln("☎", 100, 360), ln("13812345678", 300, 360, w=200)]  # fmt: skip
+    page = OcrPage(width=1200, height=1600, lines=lines)
+    got = extract_application_form(Region("f.jpg", 1, lines, page, None, DocKind.application_form))
+    assert got["operator_mobile"].value == "13812345678"
+    assert got["operator_mobile"].confidence < 0.9
+
+
+def test_scope_label_centred_on_its_four_lines_and_an_address_that_does_not_wrap() -> None:
+    """经营范围 printed level with the middle of its value; the address above ends short."""
+    from test_extract_business_license import footer, header
+    from test_extract_business_license import ln as lln
+
+    lines = [
+        *header(),
+        lln("名称", 146, 485, 33), lln("杭州市金源科技股份有限公司", 334, 489, 30),
+        lln("类型", 146, 556, 33), lln("其他股份有限公司(非上市)", 334, 557, 30),
+        lln("法定代表人", 146, 625, 33), lln("邱斌龙", 334, 625, 33),
+        lln("注册资本", 146, 697, 33), lln("200万元人民币", 334, 698, 33),
+        lln("成立日期", 146, 769, 33), lln("2016年3月20日", 334, 769, 33),
+        lln("住所", 146, 908, 33), lln("浙江省杭州市滨江区明辉路550号", 334, 910, 30),
+        lln("一般项目：农副产品销售；食用农产品批发；", 334, 981, 30),
+        lln("初级农产品收购；茶叶种植；", 334, 1028, 30),
+        lln("经营范围", 146, 1052, 33),
+        lln("竹制品销售；包装材料及制品销售；", 334, 1077, 30),
+        lln("货物进出口。", 334, 1123, 30),
+        *[lln(t.text, t.bbox[0], t.bbox[1] + 1000, 26) for t in footer()],
+    ]  # fmt: skip
+    got = read_license(lines)
+    assert got["address"] == "浙江省杭州市滨江区明辉路550号"
+    assert got["business_scope"] == (
+        "一般项目：农副产品销售；食用农产品批发；初级农产品收购；茶叶种植；"
+        "竹制品销售；包装材料及制品销售；货物进出口。"
+    )
