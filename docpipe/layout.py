@@ -281,11 +281,10 @@ def _whole_box(lab: Label, joined: str, chars: list[_Char | None]) -> tuple[int,
 def _first_of(
     patterns: Sequence[re.Pattern[str]], joined: str, chars: list[_Char | None], lab: Label
 ) -> tuple[int, int] | None:
-    for pat in patterns:
-        m = _first_valid(pat, joined, chars, lab, [])
-        if m is not None:
-            return m
-    return None
+    # The earliest match of any wording, the longest of those: 居民身份证号码 is one
+    # label, not 居民 and then 身份证号码.
+    found = [m for pat in patterns if (m := _first_valid(pat, joined, chars, lab, []))]
+    return min(found, key=lambda m: (m[0], m[0] - m[1]), default=None)
 
 
 def _first_valid(
@@ -520,9 +519,8 @@ def in_cells(lines: Sequence[OcrLine], grid: Grid | None) -> list[OcrLine]:
 def _wraps_joined(cell: Cell, group: list[OcrLine]) -> list[OcrLine]:
     """A cell's lines, each joined to the one above it when that one wrapped.
 
-    A line wrapped when it reaches the cell's right edge and the next starts back at the
-    left of the cell, one line lower. Pieces side by side stay apart: each may start a
-    label.
+    A line wrapped when it reaches the cell's right edge and the next, one line lower,
+    ends no further right. Pieces side by side stay apart: each may start a label.
     """
     out: list[list[OcrLine]] = []
     for row in rows(group):
@@ -532,10 +530,12 @@ def _wraps_joined(cell: Cell, group: list[OcrLine]) -> list[OcrLine]:
             for g in out:
                 prev = g[-1]
                 hh = max(min(prev.height, h), 1.0)
+                # Centred text (a label cell's) wraps to a centred line: where the
+                # next line starts says nothing, that the last one was full does.
                 if (
                     prev.bbox[2] >= cell.bbox[2] - 2.5 * hh
                     and 0 <= line.bbox[1] - prev.bbox[3] + 0.3 * hh <= 1.3 * hh
-                    and line.bbox[0] <= g[0].bbox[0] + 1.5 * hh
+                    and line.bbox[2] <= prev.bbox[2] + hh
                 ):
                     target = g
             if target is not None:

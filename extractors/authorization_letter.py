@@ -29,7 +29,7 @@ from dataclasses import replace
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Turn, read_fields, wrapped_on
+from docpipe.layout import Hit, Label, Turn, in_cells, read_fields, wrapped_on
 from docpipe.models import FieldValue
 from docpipe.normalize import edit_distance, norm_id
 from docpipe.ocr.base import OcrLine
@@ -62,6 +62,7 @@ LABELS = (
         ("身份证号码", "身份证号", "证件号码", "公民身份号码", "身份证件号码"),
         below=True,
         inline=True,
+        grammar=(r"(?:受托人)?(?:居民)?(?:身份证件|身份证|证件|公民身份)(?:号码|编号|号)",),
     ),
     Label("matter", ("委托事项", "授权事项", "代理事项", "办理事项"), multiline=True),
     Label("sign_date", ("签署日期", "委托日期", "日期")),
@@ -391,7 +392,8 @@ def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | No
 )
 def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
     """Fields of an authorization letter (CONTRACT §2 ``authorization_letter``)."""
-    region = replace(region, lines=_relabel(region.lines))
+    # A letter of labelled facts may be a ruled table: read it cell by cell.
+    region = replace(region, lines=_relabel(in_cells(region.lines, region.grid())))
     hits = read_fields(region.lines, LABELS)
     prose = Prose.of(region.lines)
     out: dict[str, FieldValue] = {}

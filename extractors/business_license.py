@@ -37,6 +37,7 @@ from docpipe.layout import (
     Turn,
     clean,
     compact,
+    in_cells,
     level,
     read_fields,
     rows,
@@ -113,7 +114,8 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
     """Read every CONTRACT §2 field of a business license; unread fields are left out."""
     skew = region.ocr.skew if region.ocr.source == "ocr" else 0.0
     # 0.5°: a license's two columns still share their rows below that.
-    levelled, back = level(region.lines, skew, min_skew=0.5)
+    # A license printed as a ruled table is read cell by cell.
+    levelled, back = level(in_cells(region.lines, region.grid()), skew, min_skew=0.5)
     lines = split_half_labels(levelled)
     hits = read_fields(lines, LABELS)
     out: dict[str, FieldValue] = {}
