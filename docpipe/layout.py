@@ -57,6 +57,10 @@ FUZZY_FROM = 4
 FUZZY_DOUBT = 0.95
 
 
+# The credit code's label with the note some forms print after it: 统一社会信用代码（18位）.
+CREDIT_CODE_LABEL = r"(?:统一)?社会信用代码\s*[（(]\s*18\s*位\s*[)）]"
+
+
 @dataclass(frozen=True)
 class Label:
     """A field's printed label and how its value may be laid out.

@@ -17,7 +17,17 @@ from dataclasses import replace
 from docpipe.checkdigits import is_valid_id
 from docpipe.compare import is_doubtful
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Span, Turn, clean, in_cells, level, read_fields
+from docpipe.layout import (
+    CREDIT_CODE_LABEL,
+    Hit,
+    Label,
+    Span,
+    Turn,
+    clean,
+    in_cells,
+    level,
+    read_fields,
+)
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
 from docpipe.ocr.base import OcrLine
@@ -51,6 +61,7 @@ LABELS = (
         "credit_code",
         ("统一社会信用代码", "社会信用代码", "信用代码", "统一社会信用代", "统一代码"),
         below=True,
+        grammar=(CREDIT_CODE_LABEL,),
     ),
     Label(
         "operator_name",

@@ -29,12 +29,12 @@ from dataclasses import replace
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
-from docpipe.layout import Hit, Label, Turn, in_cells, read_fields, wrapped_on
+from docpipe.layout import CREDIT_CODE_LABEL, Hit, Label, Turn, in_cells, read_fields, wrapped_on
 from docpipe.models import FieldValue
 from docpipe.normalize import edit_distance, norm_id
 from docpipe.ocr.base import OcrLine
 from docpipe.seal import MIN_CONFIDENCE
-from extractors._beside import beside_value, date_again, voted
+from extractors._beside import CJK_NAME, beside_value, date_again, voted
 from extractors._business import OPTIONS, PORTAL_NAME, business_in
 from extractors._forms import (
     DOUBT,
@@ -51,7 +51,12 @@ LABELS = (
         "enterprise_name",
         ("委托单位", "委托人", "委托方", "授权单位", "授权人", "单位名称", "企业名称"),
     ),
-    Label("credit_code", ("统一社会信用代码", "社会信用代码", "信用代码"), below=True),
+    Label(
+        "credit_code",
+        ("统一社会信用代码", "社会信用代码", "信用代码"),
+        below=True,
+        grammar=(CREDIT_CODE_LABEL,),
+    ),
     Label(
         "agent_name",
         ("受托人姓名", "被委托人姓名", "受托人", "被委托人", "代理人", "被授权人", "受委托人"),
@@ -409,11 +414,16 @@ def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
         number, factor = id_value(agent.group("id"))
         out["agent_id_number"] = prose.value(agent.start("id"), agent.end("id"), number, factor)
     else:
-        if named is not None and not ((h := hits.get("agent_name")) and h.spans):
-            out["agent_name"] = prose.value(named.start("name"), named.end("name"))
+        labelled = None
         if (h := hits.get("agent_name")) and h.spans:
             name = re.sub(r"[\s:：]", "", h.text)
-            out["agent_name"] = h.value(name)
+            # 受托人在办理上述事项中… starts a sentence, not a name: a name has its shape.
+            if CJK_NAME.fullmatch(name) or named is None:
+                labelled = h.value(name)
+        if labelled is not None:
+            out["agent_name"] = labelled
+        elif named is not None:
+            out["agent_name"] = prose.value(named.start("name"), named.end("name"))
         if (h := hits.get("agent_id_number")) and h.spans:
             number, factor = id_value(h.text)
             out["agent_id_number"] = h.value(number, h.confidence * factor)
