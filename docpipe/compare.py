@@ -7,7 +7,14 @@ The uncertainty policy lives here, once, for every document rule:
 - different, and the reading is confident → ``mismatch`` (the rule's severity);
 - different, but the reading is doubtful (confidence under ``DOUBT_BELOW``) →
   ``not_found`` warning that says what was read: a doubt is not a verdict;
-- the document is there but the field could not be read → ``not_found`` warning.
+- the document is there but the field could not be read → ``not_found`` warning;
+- different, confident, but a reading problem (``docpipe.misread``; RULES.md decision
+  "A reading is not a finding"): the filed value with a neighbour's label or value
+  beside it, a value cut at a line or cell boundary (``FieldValue.cut``), a reading
+  whose shape its field cannot have → ``not_found`` warning that says what was read;
+- different, and the reading fails its check character although a second look read it
+  the same (``FieldValue.check_failed``): the document's own error (an applicant's
+  typo) → ``inconsistent`` error on the filed field, the reading as evidence.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from enum import Enum
 
 from typing_extensions import TypeIs
 
-from docpipe.models import Code, Document, Evidence, FieldValue, Severity
+from docpipe.misread import SHAPES, absorbed, cut_short
+from docpipe.models import Code, Document, Evidence, FieldValue, Severity, Submission
 from docpipe.normalize import edit_distance, is_long_term, norm_id, norm_text, parse_date
 from docpipe.rules import Hit
 
@@ -129,6 +137,47 @@ class Check:
     source_zh: str  # e.g. 身份证
     source_en: str  # e.g. the ID card
     how: str = "text"
+    # What a confident reading must look like to stand as a mismatch; ``None``: by
+    # ``how`` (``misread.SHAPES``: a date parses, a code has 18 characters).
+    shape: Callable[[str], bool] | None = None
+    # The submission's other filed values (``filed_values``): a reading that carries
+    # one beside the filed value ran into its neighbour.
+    others: tuple[str, ...] = ()
+
+    def shaped(self, value: str) -> bool:
+        """Whether a reading has the shape its field's values have."""
+        shape = self.shape or SHAPES.get(self.how)
+        return shape is None or shape(value)
+
+    def neighbours(self) -> list[str]:
+        """What may stand beside the value: the other filed values, the document's other fields."""
+        read = [
+            fv.value for name, fv in self.doc.fields.items() if name != self.doc_field and fv.value
+        ]
+        return [*self.others, *read]
+
+
+def filed_values(sub: Submission) -> tuple[str, ...]:
+    """Every filed string of a submission, for ``Check.others``.
+
+    >>> filed_values(Submission.model_validate({"enterprise": {"name": "甲公司"}}))
+    ('change_operator', '甲公司')
+    """
+    out: list[str] = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, str):
+            if node.strip():
+                out.append(node)
+        elif isinstance(node, dict):
+            for item in node.values():
+                walk(item)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(sub.model_dump(exclude_none=True))
+    return tuple(out)
 
 
 def is_filed(value: str | None) -> TypeIs[str]:
@@ -176,7 +225,8 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
             ),
         )
     assert fv is not None and fv.value is not None
-    if result is Outcome.doubtful:
+    problem = _doubt_message(check, fv) if result is Outcome.doubtful else _misread(check, fv)
+    if problem is not None:
         return Hit(
             field=check.path,
             filed=check.filed,
@@ -184,7 +234,23 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
             evidence=ev,
             code=Code.not_found,
             severity=Severity.warning,
-            message=_doubt_message(check, fv),
+            message=problem,
+        )
+    if fv.check_failed:
+        return Hit(
+            field=check.path,
+            filed=check.filed,
+            found=fv.value,
+            evidence=ev,
+            code=Code.inconsistent,
+            severity=Severity.error,
+            message=(
+                f"{check.source_zh}上的{check.what_zh}“{fv.value}”校验位不符（再次识别仍相同，"
+                f"系材料本身填写有误），且与填报的不一致，请申请人更正 / the {check.what_en} "
+                f"on {check.source_en} (“{fv.value}”) fails its check character (read the "
+                "same at a second look: the document's own error) and differs from the "
+                "filed one: the applicant must make them agree"
+            ),
         )
     return Hit(
         field=check.path,
@@ -197,6 +263,35 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
             f"the {check.what_en} differs from {check.source_en}"
         ),
     )
+
+
+def _misread(check: Check, fv: FieldValue) -> str | None:
+    """Why a confident, different reading is a reading problem, not a finding; else ``None``.
+
+    RULES.md decision "A reading is not a finding": a neighbour's label or value beside
+    the filed value, a value cut at a line or cell boundary, a shape its field cannot
+    have (``docpipe.misread``).
+    """
+    assert check.filed is not None and fv.value is not None
+    filed, found = norm_value(check.filed, check.how), norm_value(fv.value, check.how)
+    zh = f"{check.source_zh}上的{check.what_zh}读为“{fv.value}”"
+    en = f"the {check.what_en} on {check.source_en} was read as “{fv.value}”"
+    if absorbed(filed, found, check.neighbours()):
+        return (
+            f"{zh}，连带了相邻栏目的文字，请人工核对 / {en}, running into a neighbouring "
+            "field's text: a person must look"
+        )
+    if fv.cut and cut_short(filed, found):
+        return (
+            f"{zh}，止于行或单元格边界，可能未读全，请人工核对 / {en}, which stops at a line "
+            "or cell boundary and may be cut short: a person must look"
+        )
+    if not check.shaped(fv.value):
+        return (
+            f"{zh}，不符合{check.what_zh}的格式，请人工核对 / {en}, which has not the shape "
+            f"of a {check.what_en}: a person must look"
+        )
+    return None
 
 
 def _doubt_message(check: Check, fv: FieldValue) -> str:

@@ -144,7 +144,10 @@ def borrow(
             if not names or page is None or page.ocr.source != "ocr":
                 continue
             try:
-                sure = not is_doubtful(fv) and (group.valid is None or group.valid(reading))
+                # A number failing its check read the same again (``check_failed``) is
+                # the paper's: sure, like one that passes.
+                valid = group.valid is None or group.valid(reading) or fv.check_failed
+                sure = not is_doubtful(fv) and valid
                 key = (doc.file, doc.page)
                 if key not in images:
                     images[key] = np.asarray(page.image().convert("RGB"))

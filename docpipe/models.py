@@ -183,6 +183,21 @@ class FieldValue(BaseModel):
             "as what was read here (``docpipe.crossread``): still a doubt, never a match."
         ),
     )
+    cut: bool = Field(
+        default=False,
+        description=(
+            "The value met a line or cell boundary where more of it may stand beyond: "
+            "a filed value that begins (or ends) with it is a doubt, not a mismatch."
+        ),
+    )
+    check_failed: bool = Field(
+        default=False,
+        description=(
+            "A code or number that fails its check character and read the same, surely, "
+            "at a second look (``docpipe.reread.confirm``): the document's own error, "
+            "not a misreading."
+        ),
+    )
 
 
 class Document(BaseModel):

@@ -9,7 +9,10 @@ once more by the recogniser alone, in two renderings: the original colours, and 
 red channel, where red ink vanishes and black ink stays. A reading replaces the first
 only when it is an 18-character value that passes its check character and every
 reading that passes agrees on it: the check character chooses between readings of the
-same image, it never invents a value.
+same image, it never invents a value. Where none passes and every reading is exactly
+the first value, surely, on a document the applicant writes (``Checked.typed``: the
+form, the letter), the number is the paper's (two digits swapped), not a misreading:
+kept sure, marked ``FieldValue.check_failed`` (``misread.same_again``).
 
 Which fields get a second look is one table (``CHECKED``), by field name, whatever the
 document kind.
@@ -46,7 +49,9 @@ import cv2
 import numpy as np
 
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
+from docpipe.compare import CHAR_DOUBT_BELOW
 from docpipe.errors import OcrError
+from docpipe.misread import credit_code_shaped, id_number_shaped, same_again
 from docpipe.models import BBox, FieldValue
 from docpipe.normalize import edit_distance, norm_date, numeral_dates
 from docpipe.ocr.base import OcrEngine, OcrLine
@@ -71,23 +76,42 @@ LABEL_REACH = 14.0
 class Checked:
     """A field whose value has a check character: its check, labels and kinds.
 
-    A field no extractor gave is looked for only on the kinds that have it.
+    A field no extractor gave is looked for only on the kinds that have it. ``typed``:
+    the kinds the applicant writes it on, where a value read the same again that fails
+    its check is the paper's; ``shaped``: its length and alphabet, check aside.
     """
 
     valid: Callable[[str], bool]
     labels: tuple[str, ...]
     kinds: tuple[str, ...]
+    typed: tuple[str, ...] = ()
+    shaped: Callable[[str], bool] | None = None
 
 
+_TYPED = ("application_form", "authorization_letter")
 CHECKED: dict[str, Checked] = {
     "credit_code": Checked(
         is_valid_uscc,
         ("信用代码", "社会信用", "代码"),
-        ("business_license", "application_form", "authorization_letter"),
+        ("business_license", *_TYPED),
+        _TYPED,
+        credit_code_shaped,
     ),
     "id_number": Checked(is_valid_id, ("身份号码", "公民身份"), ("id_card_front",)),
-    "operator_id_number": Checked(is_valid_id, ("证件号码", "身份证号"), ("application_form",)),
-    "agent_id_number": Checked(is_valid_id, ("身份证号", "证件号码"), ("authorization_letter",)),
+    "operator_id_number": Checked(
+        is_valid_id,
+        ("证件号码", "身份证号"),
+        ("application_form",),
+        ("application_form",),
+        id_number_shaped,
+    ),
+    "agent_id_number": Checked(
+        is_valid_id,
+        ("身份证号", "证件号码"),
+        ("authorization_letter",),
+        ("authorization_letter",),
+        id_number_shaped,
+    ),
 }
 
 # Dates printed under the seal, by document kind.
@@ -256,7 +280,9 @@ def confirm(
     of a line crossed by a seal (``Rereader.read_ringless``): the check character
     still chooses, so more readings can only add candidates to choose among. Measured
     on the accuracy work set: the 5 letters whose credit code the seal's ring had
-    hidden from both renderings all read right.
+    hidden from both renderings all read right. No valid reading, and every usual one
+    exactly the first value, surely, on a kind the applicant writes: the paper's own
+    number, kept sure and marked ``check_failed`` (``misread.same_again``).
     """
     out = dict(fields)
     for name, spec in CHECKED.items():
@@ -266,10 +292,25 @@ def confirm(
         if first is None and kind is not None and kind not in spec.kinds:
             continue  # an authorization letter has no operator_id_number to find
         targets = _lines_for(first, spec.labels, lines)
-        found = _valid_readings(spec, first, targets, reread)
+        seen = [reading for line, reach in targets for reading in reread(line, reach)]
+        found = _valid_readings(spec, first, seen)
         if len(found) != 1 and under_seal is not None:
             # The ringless renderings only when the usual two did not settle it.
-            found |= _valid_readings(spec, first, targets, under_seal)
+            found |= _valid_readings(
+                spec, first, [r for line, reach in targets for r in under_seal(line, reach)]
+            )
+        if not found and first is not None and _typed(spec, kind):
+            sure = same_again(
+                first,
+                seen,
+                least=RENDERINGS,
+                sure=AGREED,
+                chars=CHAR_DOUBT_BELOW,
+                shaped=spec.shaped,
+            )
+            if sure is not None:
+                log.info("%s read the same again: the document's own number", name)
+                out[name] = sure
         if len(found) != 1:
             continue
         ((value, reading),) = found.items()
@@ -284,21 +325,24 @@ def confirm(
     return out
 
 
+def _typed(spec: Checked, kind: str | None) -> bool:
+    """Whether the value stands on a document the applicant writes (kind unknown: all its kinds)."""
+    if kind is None:
+        return bool(spec.typed) and set(spec.kinds) <= set(spec.typed)
+    return kind in spec.typed
+
+
 def _valid_readings(
-    spec: Checked,
-    first: FieldValue | None,
-    targets: list[tuple[OcrLine, float]],
-    reread: Callable[[OcrLine, float], Iterable[OcrLine]],
+    spec: Checked, first: FieldValue | None, readings: Iterable[OcrLine]
 ) -> dict[str, OcrLine]:
-    """Each valid value the readings of ``targets`` hold, with its most confident reading."""
+    """Each valid value the readings hold, with its most confident reading."""
     found: dict[str, OcrLine] = {}
-    for line, reach in targets:
-        for reading in reread(line, reach):
-            for cand in candidates(reading.text):
-                if spec.valid(cand) and (
-                    cand not in found or reading.confidence > found[cand].confidence
-                ):
-                    found[cand] = reading
+    for reading in readings:
+        for cand in candidates(reading.text):
+            if spec.valid(cand) and (
+                cand not in found or reading.confidence > found[cand].confidence
+            ):
+                found[cand] = reading
     if first is not None and first.value:
         # Another valid value far from what was first read is another code, not this
         # one read better.

@@ -24,7 +24,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 
-from docpipe.compare import Check, Outcome, evidence, is_doubtful, is_filed, judge, outcome
+from docpipe.compare import (
+    Check,
+    Outcome,
+    evidence,
+    filed_values,
+    is_doubtful,
+    is_filed,
+    judge,
+    outcome,
+)
+from docpipe.misread import credit_code_shaped
 from docpipe.models import Code, DocKind, Document, Enterprise, Severity
 from docpipe.normalize import (
     LONG_TERM,
@@ -162,9 +172,17 @@ class _Field:
     zh: str
     en: str
     how: str = "text"
+    shape: Callable[[str], bool] | None = None  # a reading's valid shape; None: by ``how``
 
 
-CODE = _Field("enterprise.credit_code", "credit_code", "统一社会信用代码", "credit code", "id")
+CODE = _Field(
+    "enterprise.credit_code",
+    "credit_code",
+    "统一社会信用代码",
+    "credit code",
+    "id",
+    credit_code_shaped,
+)
 NAME = _Field("enterprise.name", "name", "企业名称", "enterprise name")
 LEGAL = _Field(
     "legal_person.name", "legal_representative", "法定代表人姓名", "legal representative", "name"
@@ -178,15 +196,18 @@ TERM = _Field(TERM_FIELD, "business_term_to", "营业期限截止日期", "busin
 ADDRESS = _Field("enterprise.registered_address", "address", "注册地址", "registered address")
 
 
-def _check(f: _Field, filed: str | None, doc: Document) -> Check:
-    return Check(f.path, filed, doc, f.doc_field, f.zh, f.en, LICENSE_ZH, LICENSE_EN, f.how)
+def _check(f: _Field, filed: str | None, doc: Document, others: tuple[str, ...] = ()) -> Check:
+    return Check(
+        f.path, filed, doc, f.doc_field, f.zh, f.en, LICENSE_ZH, LICENSE_EN, f.how, f.shape, others
+    )
 
 
 def _compare(
     ctx: RuleContext, f: _Field, filed: str | None, equal: Equal | None = None
 ) -> Iterator[Hit]:
     """The finding (none or one) for one filed field against every license."""
-    hit = best(judge(_check(f, filed, doc), equal=equal) for doc in _licenses(ctx))
+    others = filed_values(ctx.submission) if ctx.submission is not None else ()
+    hit = best(judge(_check(f, filed, doc, others), equal=equal) for doc in _licenses(ctx))
     if hit is not None:
         yield hit
 

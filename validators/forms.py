@@ -13,6 +13,13 @@ Where the findings go (RULES.md "Where a finding goes", and our choices where it
   ``enterprise.credit_code`` when only the code was read); the agent (none read, ID number
   failing its check digit) → ``file:<letter file>``: the applicant must bring a corrected
   letter, there is no filed field to correct.
+- A number or code on the form or letter that fails its check character and read the
+  same at a second look (``FieldValue.check_failed``) is the applicant's slip, not a
+  misreading: ``inconsistent`` error on the filed field it differs from (``judge``);
+  the letter's agent number, with no filed field, stays AUTH-LETTER's warning, which
+  then says the letter must be corrected.
+- A reading that runs into a neighbour, is cut at a boundary, or has not its field's
+  shape (``_SHAPES``) is a ``not_found`` warning (``docpipe.misread``).
 
 A form or letter that is absent gives no finding here: that is FILE-REQUIRED's.
 """
@@ -29,16 +36,21 @@ from docpipe.compare import (
     Check,
     Outcome,
     evidence,
+    filed_values,
     is_doubtful,
     is_filed,
     judge,
     norm_value,
     outcome,
 )
-from docpipe.models import Code, Document, Person, Severity, Submission
+from docpipe.misread import credit_code_shaped, id_number_shaped, one_of
+from docpipe.models import Code, DocKind, Document, Person, Severity, Submission
 from docpipe.normalize import edit_distance, norm_id, norm_text, parse_date
 from docpipe.rules import Hit, RuleContext, rule
 from validators.dates import as_of
+from validators.devices import DEVICE_TYPES
+from validators.identity import RESIDENT_ID_TYPES
+from validators.required import NEEDS
 
 _FORM_ZH, _FORM_EN = "申请书", "the application form"
 _LETTER_ZH, _LETTER_EN = "授权委托书", "the authorization letter"
@@ -120,6 +132,58 @@ _EQUAL: dict[str, Callable[[str, str], bool]] = {
     "mobile": _same_digits,
     "device_number": _same_digits,
 }
+# The ID types a form may name (the portal's list; 居住证 and 永居证 are ID proof too).
+ID_TYPE_NAMES = (
+    *_ID_TYPE_ALIASES,
+    *RESIDENT_ID_TYPES,
+    "护照",
+    "港澳居民来往内地通行证",
+    "台湾居民来往大陆通行证",
+    "港澳台居民居住证",
+    "港澳居民居住证",
+    "台湾居民居住证",
+    "外国人永久居留身份证",
+)
+# What a reading must look like to stand as a mismatch, by document field (RULES.md
+# decision "A reading is not a finding": dates, closed sets, lengths).
+_SHAPES: dict[str, Callable[[str], bool]] = {
+    "credit_code": credit_code_shaped,
+    "operator_id_number": id_number_shaped,
+    "operator_id_type": one_of(ID_TYPE_NAMES),
+    "operator_gender": one_of(("男", "女")),
+    "operator_mobile": lambda v: re.fullmatch(r"1\d{10}", _digits(v)) is not None,
+    "device_type": one_of(DEVICE_TYPES),
+    "device_number": lambda v: re.fullmatch(r"\d{13}", _digits(v)) is not None,
+    "application_type": one_of((*NEEDS, "new_enterprise")),
+}
+
+
+def _check(
+    sub: Submission,
+    doc: Document,
+    path: str,
+    filed: str | None,
+    doc_field: str,
+    how: str,
+    zh: str,
+    en: str,
+) -> Check:
+    """One filed value against the form or the letter, shaped by its document field."""
+    letter = doc.kind == DocKind.authorization_letter
+    source_zh, source_en = (_LETTER_ZH, _LETTER_EN) if letter else (_FORM_ZH, _FORM_EN)
+    return Check(
+        path,
+        filed,
+        doc,
+        doc_field,
+        zh,
+        en,
+        source_zh,
+        source_en,
+        how,
+        _SHAPES.get(doc_field),
+        filed_values(sub),
+    )
 
 
 def _value(doc: Document, name: str) -> str | None:
@@ -150,10 +214,10 @@ def operator_for_form(sub: Submission, form: Document, taken: set[int]) -> int |
     return left[0] if len(left) == 1 else None
 
 
-def _person_checks(form: Document, path: str, op: Person) -> Iterator[Hit]:
+def _person_checks(sub: Submission, form: Document, path: str, op: Person) -> Iterator[Hit]:
     for doc_field, attr, how, zh, en in _PERSON_FIELDS:
         filed = getattr(op, attr)
-        check = Check(f"{path}.{attr}", filed, form, doc_field, zh, en, _FORM_ZH, _FORM_EN, how)
+        check = _check(sub, form, f"{path}.{attr}", filed, doc_field, how, zh, en)
         hit = judge(check, equal=_EQUAL.get(attr))
         if hit is not None:
             yield hit
@@ -180,11 +244,11 @@ def form_match(ctx: RuleContext) -> Iterator[Hit]:
                 taken.add(index)
         hits: list[Hit] = []
         for path, filed, doc_field, how, zh, en in _enterprise_fields(sub):
-            check = Check(path, filed, form, doc_field, zh, en, _FORM_ZH, _FORM_EN, how)
+            check = _check(sub, form, path, filed, doc_field, how, zh, en)
             if (hit := judge(check)) is not None:
                 hits.append(hit)
         if index is not None:
-            hits.extend(_person_checks(form, f"operators[{index}]", sub.operators[index]))
+            hits.extend(_person_checks(sub, form, f"operators[{index}]", sub.operators[index]))
         elif sub.operators:
             name = _value(form, "operator_name") or "?"
             hits.append(
@@ -198,15 +262,15 @@ def form_match(ctx: RuleContext) -> Iterator[Hit]:
                     ),
                 )
             )
-        check = Check(
-            "application_type",
-            sub.application_type,
+        check = _check(
+            sub,
             form,
             "application_type",
+            sub.application_type,
+            "application_type",
+            "text",
             "申请业务",
             "application type",
-            _FORM_ZH,
-            _FORM_EN,
         )
         # RULES.md's FORM-MATCH list does not include the business ticked on the form:
         # a tick OCR could not see is no reason to send a clean case to review. Only a
@@ -287,32 +351,46 @@ def form_signed(ctx: RuleContext) -> Iterator[Hit]:
 
 
 def _letter_enterprise(sub: Submission, letter: Document) -> Hit | None:
-    """The finding on the enterprise a letter names, ``None`` when name or code agrees."""
+    """The finding on the enterprise a letter names, ``None`` when name or code agrees.
+
+    A credit code the letter prints wrong (failing its check character, read the same at
+    a second look) is the letter's own error whatever its name says: ``inconsistent``.
+    """
+    checks = [
+        _check(sub, letter, path, filed, doc_field, how, zh, en)
+        for path, filed, doc_field, how, zh, en in _enterprise_fields(sub)
+        if is_filed(filed)
+    ]
+    for check in checks:
+        fv = letter.fields.get(check.doc_field)
+        if fv is not None and fv.check_failed:
+            hit = judge(check)
+            if hit is not None and hit.code == Code.inconsistent:
+                return hit
     results = []
-    for path, filed, doc_field, how, zh, en in _enterprise_fields(sub):
-        if not is_filed(filed):
-            continue
-        fv = letter.fields.get(doc_field)
-        result = outcome(filed, fv, how)
+    for check in checks:
+        assert check.filed is not None
+        result = outcome(check.filed, letter.fields.get(check.doc_field), check.how)
         if result is Outcome.equal:
             return None
-        results.append((result, path, filed, doc_field, how, zh, en))
+        results.append((result, check))
     if not results:
         return None
-    # A confident difference is a mismatch: the letter names another enterprise.
-    for result, path, filed, doc_field, how, zh, en in results:
-        if result is Outcome.different:
-            return judge(Check(path, filed, letter, doc_field, zh, en, _LETTER_ZH, _LETTER_EN, how))
+    # A confident difference is a mismatch: the letter names another enterprise (a
+    # reading problem, ``judge``'s warning, only when nothing else settles it).
+    for result, check in results:
+        hit = judge(check) if result is Outcome.different else None
+        if hit is not None and hit.severity != Severity.warning:
+            return hit
     # The seal is stamped over the name and the code: a doubtful reading a character or
     # two away from the filed value is that, not another enterprise.
-    for result, _path, filed, doc_field, how, _zh, _en in results:
-        fv = letter.fields.get(doc_field)
-        if result is Outcome.doubtful and fv is not None and fv.value:
-            a, b = norm_value(filed, how), norm_value(fv.value, how)
+    for result, check in results:
+        fv = letter.fields.get(check.doc_field)
+        if result is Outcome.doubtful and fv is not None and fv.value and check.filed:
+            a, b = norm_value(check.filed, check.how), norm_value(fv.value, check.how)
             if edit_distance(a, b) <= max(2, len(a) // 6):
                 return None
-    result, path, filed, doc_field, how, zh, en = results[0]
-    return judge(Check(path, filed, letter, doc_field, zh, en, _LETTER_ZH, _LETTER_EN, how))
+    return judge(results[0][1])
 
 
 @rule("AUTH-LETTER", code="mismatch", severity="error")
@@ -355,9 +433,13 @@ def auth_letter(ctx: RuleContext) -> Iterator[Hit]:
         elif agent_id and not is_valid_id(norm_id(agent_id)):
             number = norm_id(agent_id)
             doubtful = id_fv is not None and is_doubtful(id_fv)
+            sure = id_fv is not None and id_fv.check_failed
             expected = id_check_char(number[:17]) if re.fullmatch(r"\d{17}[\dX]", number) else None
             tail_zh = f"，校验位应为 {expected}" if expected else "，格式不符"
             tail_en = f": check character should be {expected}" if expected else ": malformed"
+            if sure:  # read the same twice: the letter's own error, not a misreading
+                tail_zh += "（再次识别仍相同，系委托书填写有误，请更正委托书）"
+                tail_en += " (read the same at a second look: the letter must be corrected)"
             hits.append(
                 Hit(
                     field=field,

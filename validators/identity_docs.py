@@ -26,8 +26,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from docpipe.checkdigits import is_valid_id
-from docpipe.compare import Check, evidence, judge
+from docpipe.compare import Check, evidence, filed_values, judge
 from docpipe.linking import BY_ELIMINATION, Card, Links, holds_card, link
+from docpipe.misread import id_number_shaped
 from docpipe.models import Code, Document, Person
 from docpipe.normalize import LONG_TERM, age_on, is_long_term, norm_id, parse_date, year_ends
 from docpipe.rules import Hit, RuleContext, rule
@@ -106,7 +107,12 @@ def _elimination_note(hit: Hit, h: Holder) -> Hit:
 
 
 def _check(
-    h: Holder, doc: Document, filed_key: str, doc_field: str, what: tuple[str, str]
+    h: Holder,
+    doc: Document,
+    filed_key: str,
+    doc_field: str,
+    what: tuple[str, str],
+    others: tuple[str, ...] = (),
 ) -> Check:
     return Check(
         path=f"{h.path}.{filed_key}",
@@ -118,7 +124,13 @@ def _check(
         source_zh="身份证",
         source_en="the ID card",
         how={"id_number": "id", "name": "name"}.get(filed_key, "date"),
+        shape=id_number_shaped if filed_key == "id_number" else None,
+        others=others,
     )
+
+
+def _others(ctx: RuleContext) -> tuple[str, ...]:
+    return filed_values(ctx.submission) if ctx.submission is not None else ()
 
 
 # --------------------------------------------------------------------------- values
@@ -130,11 +142,11 @@ def id_number_match(ctx: RuleContext) -> Iterator[Hit]:
 
     The filed ``id_number`` equals the card front's 公民身份号码 (RULES.md ID-NUMBER-MATCH).
     """
+    others = _others(ctx)
     for h in holders(ctx):
         if h.card.front is not None:
-            hit = judge(
-                _check(h, h.card.front, "id_number", "id_number", ("证件号码", "ID number"))
-            )
+            what = ("证件号码", "ID number")
+            hit = judge(_check(h, h.card.front, "id_number", "id_number", what, others))
             if hit is not None:
                 yield _elimination_note(hit, h)
 
@@ -146,9 +158,10 @@ def id_name_match(ctx: RuleContext) -> Iterator[Hit]:
     The filed ``name`` equals the card front's 姓名, compared exactly after
     normalisation (RULES.md ID-NAME-MATCH).
     """
+    others = _others(ctx)
     for h in holders(ctx):
         if h.card.front is not None:
-            hit = judge(_check(h, h.card.front, "name", "name", ("姓名", "name")))
+            hit = judge(_check(h, h.card.front, "name", "name", ("姓名", "name"), others))
             if hit is not None:
                 yield _elimination_note(hit, h)
 
@@ -168,7 +181,7 @@ def id_validity_match(ctx: RuleContext) -> Iterator[Hit]:
             ("id_valid_from", "valid_from", ("证件有效期起始日", "ID valid-from date")),
             ("id_valid_to", "valid_to", ("证件有效期截止日", "ID valid-to date")),
         ):
-            hit = judge(_check(h, h.card.back, key, doc_field, what))
+            hit = judge(_check(h, h.card.back, key, doc_field, what, _others(ctx)))
             if hit is not None:
                 yield _elimination_note(hit, h)
 
