@@ -348,7 +348,9 @@ def read_fields(lines: Sequence[OcrLine], labels: Sequence[Label]) -> dict[str, 
         new_hits = []
         for k, (s, e, lab) in enumerate(found):
             nxt = found[k + 1][0] if k + 1 < len(found) else len(joined)
-            spans = [sp for sp in _spans(chars, e, nxt) if sp.text.strip(LEAD)]
+            spans = _near(
+                _box_of(chars, s, e), [sp for sp in _spans(chars, e, nxt) if sp.text.strip(LEAD)]
+            )
             label_box = _box_of(chars, s, e)
             right = (
                 _box_of(chars, found[k + 1][0], found[k + 1][1])[0]
@@ -370,6 +372,25 @@ def read_fields(lines: Sequence[OcrLine], labels: Sequence[Label]) -> dict[str, 
         if h.label.multiline:
             _take_above(h, lines, used, gap)
     return hits
+
+
+# Text this many line heights right of a value, with no label between, is no part of
+# it: a QR code's caption, a seal's legend, a margin note.
+FAR_GAP = 6.0
+
+
+def _near(label: BBox, spans: list[Span]) -> list[Span]:
+    """The pieces of a row's value up to the first gap of ``FAR_GAP`` line heights."""
+    kept: list[Span] = []
+    right = label[2]
+    for sp in spans:
+        x0, y0, x1, y1 = sp.bbox
+        # The value itself may stand far from its label (a form's value column).
+        if kept and x0 - right > FAR_GAP * max(y1 - y0, 1.0):
+            break
+        kept.append(sp)
+        right = x1
+    return kept
 
 
 def _wrap_gap(all_rows: list[list[OcrLine]], found_in: list[list[Any]]) -> float | None:

@@ -39,7 +39,7 @@ from docpipe.ocr.orient import make_upright, turn_image
 from docpipe.pages import Page
 from docpipe.places import restore_places
 from docpipe.privacy import mask_text
-from docpipe.reread import Rereader, agree, confirm, refresh_weak
+from docpipe.reread import Rereader, agree, confirm, printed_as_is, refresh_weak
 from docpipe.seal import SealReadings, SealText, iter_seals
 from docpipe.textlayer import text_layer_page
 
@@ -181,6 +181,8 @@ def extract_region(region: Region) -> Document:
     fields = {}
     if region.kind != DocKind.other:
         fields = load_extractors().get(region.kind.value).func(region)
+        if region.ocr.source == "text-layer":
+            fields = printed_as_is(fields, region.kind.value)
         if region.reread is not None:
             fields = confirm(
                 fields, region.lines, region.reread, region.kind.value, region.reread_ringless

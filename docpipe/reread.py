@@ -325,6 +325,24 @@ def confirm(
     return out
 
 
+def printed_as_is(fields: dict[str, FieldValue], kind: str) -> dict[str, FieldValue]:
+    """A text-layer page's failing codes and numbers, marked as the document's own.
+
+    A born-digital page's text is what it prints, not a reading that can be wrong: a
+    well-formed number there that fails its check character is the applicant's typo
+    (``check_failed``), as a scan's read the same twice is (``confirm``).
+    """
+    out = dict(fields)
+    for name, spec in CHECKED.items():
+        fv = fields.get(name)
+        if fv is None or not fv.value or spec.valid(fv.value) or kind not in spec.typed:
+            continue
+        if spec.shaped is not None and spec.shaped(fv.value):
+            # Sure: the extractor's doubt was the failing check, and that is the point.
+            out[name] = fv.model_copy(update={"check_failed": True, "confidence": 1.0})
+    return out
+
+
 def _typed(spec: Checked, kind: str | None) -> bool:
     """Whether the value stands on a document the applicant writes (kind unknown: all its kinds)."""
     if kind is None:

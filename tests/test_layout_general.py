@@ -117,3 +117,35 @@ def test_scope_label_centred_on_its_four_lines_and_an_address_that_does_not_wrap
         "一般项目：农副产品销售；食用农产品批发；初级农产品收购；茶叶种植；"
         "竹制品销售；包装材料及制品销售；货物进出口。"
     )
+
+
+def test_a_text_layer_forms_failing_number_is_the_documents_own() -> None:
+    """Born digital, the number is what the form prints: a failing check is a typo."""
+    from docpipe.reading import extract_region
+
+    swapped = ID[:10] + ID[11] + ID[10] + ID[12:]  # two adjacent digits swapped
+    lines = [
+        ln("电子口岸制发卡业务申请书", 300, 150, conf=1.0),
+        ln("操作员姓名", 100, 300, conf=1.0), ln("李四", 300, 300, conf=1.0),
+        ln("证件号码", 100, 360, conf=1.0), ln(swapped, 300, 360, w=300, conf=1.0),
+    ]  # fmt: skip
+    page = OcrPage(width=1200, height=1600, lines=lines, source="text-layer")
+    doc = extract_region(Region("f.pdf", 1, lines, page, None, DocKind.application_form))
+    got = doc.fields["operator_id_number"]
+    assert got.value == swapped
+    assert got.check_failed
+
+
+def test_a_caption_far_right_of_a_value_is_not_part_of_it() -> None:
+    """A QR code's caption level with the name, far to its right, ends the name."""
+    from test_extract_business_license import footer, header
+    from test_extract_business_license import ln as lln
+
+    lines = [
+        *header(),
+        lln("名称", 131, 308, 37), lln("：杭州市佳华海纳进出口有限公司", 235, 308, 30),
+        lln("信用信息公示系统了解更", 1096, 310, 15),
+        lln("类型", 130, 374, 37), lln("：有限责任公司(自然人独资)", 233, 375, 30),
+        *footer(),
+    ]  # fmt: skip
+    assert read_license(lines)["name"] == "杭州市佳华海纳进出口有限公司"

@@ -19,6 +19,7 @@ from docpipe.models import Code, DocKind, Document, FieldValue, Submission
 from docpipe.ocr import get_engine
 from docpipe.ocr.cache import clear_memory
 from docpipe.pipeline import review
+from docpipe.reread import printed_as_is
 from docpipe.rules import RuleContext, run_rules
 from fixtures import render
 from fixtures.doc_faults import other_credit_code, other_digits
@@ -150,11 +151,16 @@ def _documents(case: Case, separate: bool = False) -> list[Document]:
                 file=file,
                 kind=kind,
                 region=region,
-                fields={
-                    k: FieldValue(value=v, confidence=0.99)
-                    for k, v in drawn.items()
-                    if k in CONTRACT_FIELDS[kind.value]
-                },
+                # A perfect, sure reading: a form's or letter's number failing its
+                # check is the paper's own (as a text layer or a second look says).
+                fields=printed_as_is(
+                    {
+                        k: FieldValue(value=v, confidence=0.99)
+                        for k, v in drawn.items()
+                        if k in CONTRACT_FIELDS[kind.value]
+                    },
+                    kind.value,
+                ),
             )
         )
     return docs
