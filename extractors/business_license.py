@@ -44,7 +44,7 @@ from docpipe.layout import (
     union,
 )
 from docpipe.models import DocKind, FieldValue
-from docpipe.normalize import LONG_TERM, is_long_term, norm_date
+from docpipe.normalize import LONG_TERM, is_long_term, norm_date, numeral_dates
 from docpipe.ocr.base import OcrLine
 from extractors._authority import printed_authority, seal_authority
 from extractors._beside import BESIDE, CJK_NAME, date_again, voted
@@ -372,9 +372,15 @@ def _doubted_positions(text: str, src: list[OcrLine]) -> list[int]:
 
 
 def _first_date(text: str) -> str | None:
-    """The first ``YYYY年M月D日`` in ``text`` as ISO (digit look-alikes read as digits)."""
+    """The first ``YYYY年M月D日`` in ``text`` as ISO, else one in Chinese numerals.
+
+    Digit look-alikes read as digits; licenses also print 二〇一八年十一月二十七日.
+    """
     m = _DATE.search(compact(text).translate(_DATE_DIGITS))
-    return norm_date(m.group(0)) if m else None
+    if m:
+        return norm_date(m.group(0))
+    written = numeral_dates(compact(text))
+    return written[0][2].isoformat() if written else None
 
 
 def _term(text: str) -> tuple[str | None, str | None]:
