@@ -149,3 +149,53 @@ def test_a_caption_far_right_of_a_value_is_not_part_of_it() -> None:
         *footer(),
     ]  # fmt: skip
     assert read_license(lines)["name"] == "杭州市佳华海纳进出口有限公司"
+
+
+def _table_pdf() -> bytes:
+    """A born-digital form: a narrow cell whose name wraps, four cells to a row."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page(width=600, height=840)
+    page.insert_text((180, 60), "电子口岸制发卡业务申请书", fontname="china-s", fontsize=16)
+    cells = [
+        ((45, 100, 135, 140), ["单位名称"]),
+        ((135, 100, 262, 140), ["温州宇诚工贸有限公司义", "乌分公司"]),
+        ((262, 100, 320, 140), ["统一社会信", "用代码"]),
+        ((320, 100, 590, 140), [CODE]),
+        ((45, 140, 135, 170), ["姓名"]),
+        ((135, 140, 262, 170), ["姚琪娜"]),
+        ((262, 140, 320, 170), ["手机"]),
+        ((320, 140, 590, 170), ["17622830388"]),
+    ]
+    for (x0, y0, x1, y1), texts in cells:
+        page.draw_rect(pymupdf.Rect(x0, y0, x1, y1), color=(0, 0, 0), width=0.8)
+        for k, text in enumerate(texts):
+            page.insert_text((x0 + 4, y0 + 14 + 13 * k), text, fontname="china-s", fontsize=10.5)
+    data: bytes = doc.tobytes()
+    doc.close()
+    return data
+
+
+def test_a_text_layer_form_is_read_from_its_pdfplumber_cells() -> None:
+    """The wrapped name and the wrapped label are whole: the cells say where they end."""
+    from test_tables import pdf_file
+
+    from docpipe.ocr import get_engine
+    from docpipe.pages import open_pages
+    from docpipe.reading import extract_region, read_page
+
+    page = open_pages(pdf_file(_table_pdf()))[0]
+    rp = read_page(page, get_engine())
+    ocr = rp.ocr
+    assert ocr.source == "text-layer" and ocr.cells, "the page is read from its text layer"
+    region = Region("form.pdf", 1, ocr.lines, ocr, None, DocKind.application_form)
+    fields = {k: v.value for k, v in extract_region(region).fields.items()}
+    assert fields["enterprise_name"] == "温州宇诚工贸有限公司义乌分公司"
+    assert fields["credit_code"] == CODE
+    assert fields["operator_name"] == "姚琪娜"
+    assert fields["operator_mobile"] == "17622830388"
+    # Without its cells the same text layer runs the name into the next cell.
+    bare = ocr.model_copy(update={"cells": None})
+    again = extract_region(Region("form.pdf", 1, bare.lines, bare, None, DocKind.application_form))
+    assert again.fields["enterprise_name"].value != "温州宇诚工贸有限公司义乌分公司"
