@@ -327,12 +327,15 @@ def _box_of(chars: list[_Char | None], start: int, end: int) -> BBox:
     return union(s.bbox for s in _spans(chars, start, end))
 
 
-def read_fields(lines: Sequence[OcrLine], labels: Sequence[Label]) -> dict[str, Hit]:
+def read_fields(
+    lines: Sequence[OcrLine], labels: Sequence[Label], grid: Grid | None = None
+) -> dict[str, Hit]:
     """Find each label once and read its value; see the module docstring.
 
     The first occurrence of a label (top to bottom) wins: a document prints each once.
     A wrapped value's lines stand closer together than the page's fields do
-    (``_wrap_gap``): a line further below a value than that starts something else.
+    (``_wrap_gap``): a line further below a value than that starts something else. On
+    a ruled table (``grid``) a value wraps inside its cell, never across a ruling.
     """
     hits: dict[str, Hit] = {}
     open_hits: list[Hit] = []  # fields of the latest labelled row, for continuation
@@ -343,7 +346,7 @@ def read_fields(lines: Sequence[OcrLine], labels: Sequence[Label]) -> dict[str, 
         joined, chars = _row_chars(row)
         found = _find_labels(joined, chars, labels, set(hits)) if found_in[r_index] else []
         if not found:
-            _continue_rows(row, open_hits, gap)
+            _continue_rows(row, open_hits, gap, grid)
             continue
         new_hits = []
         for k, (s, e, lab) in enumerate(found):
@@ -368,9 +371,10 @@ def read_fields(lines: Sequence[OcrLine], labels: Sequence[Label]) -> dict[str, 
             h for h in open_hits if not any(_overlaps(h.column, n.column) for n in new_hits)
         ] + [h for h in new_hits if h.label.multiline]
     used = {id(s.line) for h in hits.values() for s in h.spans}
+    labels_at = [h.label_bbox for h in hits.values()]
     for h in hits.values():
         if h.label.multiline:
-            _take_above(h, lines, used, gap)
+            _take_above(h, [ln for ln in lines if not _holds_label(ln, labels_at)], used, gap)
     return hits
 
 
@@ -419,7 +423,7 @@ def _take_above(hit: Hit, lines: Sequence[OcrLine], used: set[int], gap: float |
     A tall value (经营范围 over four lines) may have its label printed level with its
     middle, so its first lines come before the label's row. Unclaimed lines just above
     the value's first one, in its column and as close as a wrap, are the value's own
-    when the label then stands in the middle third of the block.
+    when the label then stands level with the middle of the block.
     """
     if not hit.spans or gap is None:
         return
@@ -447,7 +451,7 @@ def _take_above(hit: Hit, lines: Sequence[OcrLine], used: set[int], gap: float |
     y0 = min(ln.bbox[1] for ln in above)
     y1 = max(s.line.bbox[3] for s in hit.spans)
     cy = (hit.label_bbox[1] + hit.label_bbox[3]) / 2
-    if not y0 + (y1 - y0) / 3 <= cy <= y1 - (y1 - y0) / 3:
+    if abs(cy - (y0 + y1) / 2) > max(first.height, 1.0):  # the label not at the middle
         for ln in above:
             used.discard(id(ln))
         return
@@ -458,7 +462,19 @@ def _overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def _continue_rows(row: list[OcrLine], open_hits: list[Hit], gap: float | None = None) -> None:
+def _holds_label(line: OcrLine, labels_at: list[BBox]) -> bool:
+    x0, y0, x1, y1 = line.bbox
+    return any(a < x1 and x0 < c and b < y1 and y0 < d for a, b, c, d in labels_at)
+
+
+def _same_cell(a: OcrLine, b: OcrLine, grid: Grid | None) -> bool:
+    """Whether two lines stand in one cell of the table (no table: yes)."""
+    return grid is None or grid.cell_at(*a.center) == grid.cell_at(*b.center)
+
+
+def _continue_rows(
+    row: list[OcrLine], open_hits: list[Hit], gap: float | None = None, grid: Grid | None = None
+) -> None:
     """Add each unlabelled line to the open multi-line value whose column it starts in.
 
     A wrapped value's next line starts under its first, give or take a character or
@@ -480,6 +496,8 @@ def _continue_rows(row: list[OcrLine], open_hits: list[Hit], gap: float | None =
                 continue
             if last is not None and gap is not None and line.bbox[1] - last.bbox[3] > gap:
                 continue  # as far below as the next field: not a wrap
+            if last is not None and not _same_cell(line, last, grid):
+                continue  # across a ruling
             if lo - 1.5 * height <= x0 < min(hi, lo + 3 * height):
                 best = h
         if best is not None:
@@ -505,12 +523,19 @@ def _take_below(hit: Hit, next_rows: list[list[OcrLine]], labels: Sequence[Label
                 hit.spans.append(Span(line, 0, len(line.text)))
                 hit.column = (x0, x1)
                 return
-        for line in row:
-            x0, _, x1, _ = line.bbox
-            if x0 < lx1 + (lx1 - lx0) and x1 > lx0 - (lx1 - lx0):
-                hit.spans.append(Span(line, 0, len(line.text)))
-                hit.column = (x0, x1)
-                return
+        # Under the label: the line sharing most of its width (a value left-aligned
+        # or centred under it), never one beside a neighbour's label.
+        h = max(ly1 - ly0, 1.0)
+        under = [
+            (min(line.bbox[2], lx1 + h) - max(line.bbox[0], lx0 - h), line)
+            for line in row
+            if line.bbox[0] < lx1 + h and line.bbox[2] > lx0 - h
+        ]
+        if under:
+            line = max(under, key=lambda t: t[0])[1]
+            hit.spans.append(Span(line, 0, len(line.text)))
+            hit.column = (line.bbox[0], line.bbox[2])
+            return
 
 
 def in_cells(lines: Sequence[OcrLine], grid: Grid | None) -> list[OcrLine]:

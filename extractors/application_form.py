@@ -31,6 +31,7 @@ from docpipe.layout import (
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
 from docpipe.ocr.base import OcrLine
+from docpipe.tables import Grid
 from extractors._beside import BESIDE, CJK_NAME, beside_value, date_again, shaped
 from extractors._business import OPTIONS
 from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
@@ -465,8 +466,9 @@ def extract_application_form(region: Region) -> dict[str, FieldValue]:
     # A ruled table read cell by cell (a value never runs across a ruling, a wrapped
     # label or value is one line); a scanned form a few degrees askew levelled so that
     # label and value share a row.
-    lines, back = level(in_cells(region.lines, region.grid()), region.ocr.skew)
-    fields = _extract_form(replace(region, lines=lines), back)
+    grid = region.grid()
+    lines, back = level(in_cells(region.lines, grid), region.ocr.skew)
+    fields = _extract_form(replace(region, lines=lines), back, grid)
     return {k: back.value(v) for k, v in fields.items()}
 
 
@@ -490,8 +492,8 @@ def _own_cell(hit: Hit) -> Hit:
     return hit if len(kept) == len(hit.spans) else Hit(hit.label, hit.label_bbox, kept, hit.column)
 
 
-def _extract_form(region: Region, back: Turn) -> dict[str, FieldValue]:
-    hits = {k: _own_cell(h) for k, h in read_fields(region.lines, LABELS).items()}
+def _extract_form(region: Region, back: Turn, grid: Grid | None) -> dict[str, FieldValue]:
+    hits = {k: _own_cell(h) for k, h in read_fields(region.lines, LABELS, grid).items()}
     out: dict[str, FieldValue] = {}
     if (v := _enterprise_name(region, hits.get("enterprise_name"), back)) is not None:
         out["enterprise_name"] = v

@@ -398,8 +398,9 @@ def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | No
 def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
     """Fields of an authorization letter (CONTRACT §2 ``authorization_letter``)."""
     # A letter of labelled facts may be a ruled table: read it cell by cell.
-    region = replace(region, lines=_relabel(in_cells(region.lines, region.grid())))
-    hits = read_fields(region.lines, LABELS)
+    grid = region.grid()
+    region = replace(region, lines=_relabel(in_cells(region.lines, grid)))
+    hits = read_fields(region.lines, LABELS, grid)
     prose = Prose.of(region.lines)
     out: dict[str, FieldValue] = {}
     hit = hits.get("enterprise_name")

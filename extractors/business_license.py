@@ -115,9 +115,10 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
     skew = region.ocr.skew if region.ocr.source == "ocr" else 0.0
     # 0.5°: a license's two columns still share their rows below that.
     # A license printed as a ruled table is read cell by cell.
-    levelled, back = level(in_cells(region.lines, region.grid()), skew, min_skew=0.5)
+    grid = region.grid()
+    levelled, back = level(in_cells(region.lines, grid), skew, min_skew=0.5)
     lines = split_half_labels(levelled)
-    hits = read_fields(lines, LABELS)
+    hits = read_fields(lines, LABELS, grid)
     out: dict[str, FieldValue] = {}
 
     code = _credit_code(lines, hits)
