@@ -253,11 +253,22 @@ def _find_labels(
                 m = fuzzy
         if m is not None:
             candidates.append((m[0], m[1], lab))
+    # A note in brackets after the label is the label's: 联系电话（手机）, 代码（18位）.
+    candidates = [(s, _noted(joined, e), lab) for s, e, lab in candidates]
     found: list[tuple[int, int, Label]] = []
     for s, e, lab in sorted(candidates, key=lambda t: t[0] - t[1]):
         if not any(s < fe and fs < e for fs, fe, _ in found):
             found.append((s, e, lab))
     return sorted(found, key=lambda t: t[0])
+
+
+_NOTE = re.compile(r"\s*[（(][^()（）:：]{1,5}[)）]")
+
+
+def _noted(joined: str, end: int) -> int:
+    """Where a label ends with the bracketed note printed after it, if any."""
+    m = _NOTE.match(joined, end)
+    return m.end() if m else end
 
 
 def _misread(joined: str, chars: list[_Char | None], at: tuple[int, int], words: set[str]) -> bool:

@@ -94,13 +94,19 @@ LABELS = (
         "device_type",
         ("设备类型", "介质类型", "卡类型", "介质种类", "设备种类"),
         below=True,
-        grammar=(r"(?:申领|申请|证书|卡)?(?:设备|介质|载体|卡)(?:类型|种类|类别)",),
+        grammar=(
+            r"(?:申领|申请|证书|卡)?(?:设备|介质|载体|卡)(?:类型|种类|类别)",
+            r"(?:卡|设备)[（(]盾[)）](?:类型|种类|类别)",
+        ),
     ),
     Label(
         "device_number",
         ("设备编号", "介质编号", "卡号", "设备号", "介质号"),
         below=True,
-        grammar=(r"(?:设备|介质|载体|卡片|IC卡|卡|U盾)(?:序列号|编号|号码|号)",),
+        grammar=(
+            r"(?:设备|介质|载体|卡片|IC卡|卡|U盾)(?:序列号|编号|号码|号)",
+            r"(?:卡|设备)[（(]盾[)）](?:序列号|编号|号码|号)",
+        ),
     ),
     Label(
         "sign_date",
@@ -192,12 +198,18 @@ def _choice(
     lines = list({id(s.line): s.line for s in hit.spans}.values())
     # The options printed in a row (□IC卡 ☑U盾 □共享盾) are read as one list, though
     # the value taken beside or under the label holds only the first of them.
+    # Wrapped in their cell, they stand in lines above and below the label's middle.
+    lx0, ly0, lx1, ly1 = hit.label_bbox
+    lh, cy = max(ly1 - ly0, 1.0), (ly0 + ly1) / 2
     lines += [
         ln
         for ln in region.lines
         if ln not in lines
-        and ln.bbox[0] >= hit.label_bbox[0]
-        and any(_same_row(ln, own) for own in lines)
+        and ln.bbox[0] >= lx0
+        and (
+            any(_same_row(ln, own) for own in lines)
+            or (ln.bbox[0] >= lx1 - 0.5 * lh and abs(ln.center[1] - cy) <= 1.6 * lh)
+        )
     ]
     ids = {id(ln) for ln in lines}
     box_lines = [ln for ln in region.lines if len(ln.text.strip()) <= 3 and id(ln) not in ids]
