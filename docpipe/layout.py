@@ -360,17 +360,21 @@ def read_fields(
             _continue_rows(row, open_hits, gap, grid)
             continue
         new_hits = []
+        dropped: list[Span] = []  # far right of a value: another column's text
         for k, (s, e, lab) in enumerate(found):
             nxt = found[k + 1][0] if k + 1 < len(found) else len(joined)
-            spans = _near(
-                _box_of(chars, s, e), [sp for sp in _spans(chars, e, nxt) if sp.text.strip(LEAD)]
-            )
             label_box = _box_of(chars, s, e)
+            pieces = [sp for sp in _spans(chars, e, nxt) if sp.text.strip(LEAD)]
+            spans = _near(label_box, pieces)
             right = (
                 _box_of(chars, found[k + 1][0], found[k + 1][1])[0]
                 if k + 1 < len(found)
                 else float("inf")
             )
+            if len(spans) < len(pieces):
+                dropped += pieces[len(spans) :]
+                end = spans[-1].bbox
+                right = min(right, end[2] + (end[3] - end[1]))
             left = spans[0].bbox[0] if spans else label_box[2]
             hit = Hit(lab, label_box, spans, (min(left, label_box[2]), right))
             if not spans and lab.below:
@@ -380,7 +384,12 @@ def read_fields(
         # A labelled row closes the fields it shares a column with and opens its own.
         open_hits = [
             h for h in open_hits if not any(_overlaps(h.column, n.column) for n in new_hits)
-        ] + [h for h in new_hits if h.label.multiline]
+        ]
+        # What stood far right of this row's values continues a value of that column
+        # (an address's second line level with the next row's label on the left).
+        whole = [sp.line for sp in dropped if sp.start == 0 and sp.end == len(sp.line.text)]
+        _continue_rows(whole, open_hits, gap, grid)
+        open_hits += [h for h in new_hits if h.label.multiline]
     used = {id(s.line) for h in hits.values() for s in h.spans}
     labels_at = [h.label_bbox for h in hits.values()]
     for h in hits.values():
@@ -418,9 +427,13 @@ def _wrap_gap(all_rows: list[list[OcrLine]], found_in: list[list[Any]]) -> float
     labelled = [row for row, found in zip(all_rows, found_in, strict=True) if found]
     gaps = []
     for a, b in itertools.pairwise(labelled):
-        top = min(ln.bbox[1] for ln in b)
-        bottom = max(ln.bbox[3] for ln in a)
-        h = min(ln.height for ln in a + b)
+        # From the rows' middles: a row's extremes may be another column's wrapped line.
+        ha = statistics.median(ln.height for ln in a)
+        hb = statistics.median(ln.height for ln in b)
+        ca = statistics.median(ln.center[1] for ln in a)
+        cb = statistics.median(ln.center[1] for ln in b)
+        top, bottom = cb - hb / 2, ca + ha / 2
+        h = min(ha, hb)
         if 0 < top - bottom < 4 * h:  # two fields one under the other, not a wrapped value
             gaps.append(top - bottom)
     if len(gaps) < 2:

@@ -199,3 +199,25 @@ def test_a_text_layer_form_is_read_from_its_pdfplumber_cells() -> None:
     bare = ocr.model_copy(update={"cells": None})
     again = extract_region(Region("form.pdf", 1, bare.lines, bare, None, DocKind.application_form))
     assert again.fields["enterprise_name"].value != "温州宇诚工贸有限公司义乌分公司"
+
+
+def test_an_address_line_level_with_the_next_rows_label_continues_the_address() -> None:
+    """Two columns: the address's second line stands level with 类型 on the left."""
+    from test_extract_business_license import footer, header
+    from test_extract_business_license import ln as lln
+
+    lines = [
+        *header(),
+        lln("名", 133, 506, 31), lln("称", 206, 506, 31),
+        lln("杭州市西湖区博世盛贸易经营部", 265, 506, 26),
+        lln("住", 982, 503, 33), lln("所", 1050, 506, 31),
+        lln("浙江省杭州市西湖区长江中路430号阳光花园12幢", 1116, 506, 24),
+        lln("类", 132, 563, 34), lln("型", 207, 565, 30), lln("个人独资企业", 263, 565, 30),
+        lln("2单元1803室", 1116, 550, 30),
+        lln("投资人", 131, 620, 35), lln("姜洋琰", 262, 619, 36),
+        lln("成立日期", 983, 605, 34), lln("2007年2月25日", 1114, 607, 30),
+        *footer(),
+    ]  # fmt: skip
+    got = read_license(lines)
+    assert got["address"] == "浙江省杭州市西湖区长江中路430号阳光花园12幢2单元1803室"
+    assert got["enterprise_type"] == "个人独资企业"
