@@ -114,17 +114,12 @@ def _starts_with_neighbour(rest: str, words: frozenset[str], others: list[str]) 
 
 
 def _ends_with_neighbour(rest: str, words: frozenset[str], others: list[str]) -> bool:
-    """Whether the text before the value is empty or ends with a label or another value."""
-    if not rest:
-        return True
-    rest = rest.rstrip(_JOINERS)
-    if not rest or any(rest.endswith(w) for w in words):
-        return True
-    return any(
-        v == rest
-        or (len(v) >= MIN_START and rest.endswith(v))
-        or (len(rest) >= MIN_PIECE and v.endswith(rest))
-        for v in others
+    """Whether the text before the value is empty or ends with a label or another value.
+
+    ``_starts_with_neighbour`` read backwards.
+    """
+    return _starts_with_neighbour(
+        rest[::-1], frozenset(w[::-1] for w in words), [v[::-1] for v in others]
     )
 
 
