@@ -199,14 +199,69 @@ def _outlined(patch: np.ndarray) -> bool:
     return bool(left >= 0.6 and bottom >= 0.6)
 
 
+def boxes_along(
+    image: np.ndarray, line: OcrLine, to_page: Callable[[Point], Point]
+) -> list[tuple[float, float]]:
+    """The square outlines along a line of options, left to right: (x, share of ink inside).
+
+    A line of options whose box glyphs the OCR dropped (``新企业入网变更企业操作员 …``)
+    still has the boxes in its pixels; where each option's text starts in the line is
+    only estimated, so the boxes are found along the whole line and paired with the
+    options in order.
+    """
+    x0, y0, x1, y1 = line.bbox
+    h = max(y1 - y0, 4.0)
+    corners = [to_page(p) for p in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
+    px0, py0 = min(c[0] for c in corners), min(c[1] for c in corners)
+    px1, py1 = max(c[0] for c in corners), max(c[1] for c in corners)
+    ih, iw = image.shape[:2]
+    wx0, wy0 = max(0, int(px0 - 1.5 * h)), max(0, int(py0 - 0.3 * h))
+    wx1, wy1 = min(iw, int(px1 + 0.5 * h)), min(ih, int(py1 + 0.3 * h))
+    if wx1 - wx0 < 4 or wy1 - wy0 < 4:
+        return []
+    grey = cv2.cvtColor(np.ascontiguousarray(image[wy0:wy1, wx0:wx1]), cv2.COLOR_RGB2GRAY)
+    dark = (grey < 0.6 * float(np.percentile(grey, 90))).astype(np.uint8)
+    n, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    out = []
+    for i in range(1, n):
+        bx, by, bw, bh, _area = (int(v) for v in stats[i])
+        if not (0.45 * h <= bw <= 1.7 * h and 0.45 * h <= bh <= 1.7 * h):
+            continue
+        if not 0.6 <= bw / bh <= 1.7 or not _outlined(dark[by : by + bh, bx : bx + bw]):
+            continue
+        mx, my = max(1, round(bw * 0.22)), max(1, round(bh * 0.22))
+        inside = dark[by + my : by + bh - my, bx + mx : bx + bw - mx]
+        if inside.size:
+            out.append((wx0 + bx + bw / 2, float(inside.mean())))
+    return sorted(out)
+
+
+def _ink_by_line(
+    found: Sequence[Option], image: np.ndarray, to_page: Callable[[Point], Point]
+) -> dict[int, float]:
+    """Each option's box ink, where its line shows exactly one box per option."""
+    out: dict[int, float] = {}
+    lines = {id(o.span.line): o.span.line for o in found}
+    for key, line in lines.items():
+        on_line = sorted((o for o in found if id(o.span.line) == key), key=lambda o: o.span.start)
+        boxes = boxes_along(image, line, to_page)
+        if len(on_line) >= 2 and len(boxes) == len(on_line):
+            for o, (_, ink) in zip(on_line, boxes, strict=True):
+                out[id(o)] = ink
+    return out
+
+
 def ticked_by_pixels(
     found: Sequence[Option], image: np.ndarray, to_page: Callable[[Point], Point]
 ) -> tuple[Option, float] | None:
     """The option whose box holds clearly the most ink, or ``None`` when unclear."""
     best: dict[str, tuple[float, Option]] = {}
+    along = _ink_by_line(found, image, to_page)
     for o in found:
         # A mark the OCR read says what the box holds; only unread boxes are measured.
         ink = {"ticked": 1.0, "empty": 0.0}.get(o.mark)
+        if ink is None:
+            ink = along.get(id(o))
         if ink is None:
             ink = box_ink(image, o.span.bbox, to_page)
         if ink is not None and (o.code not in best or ink > best[o.code][0]):

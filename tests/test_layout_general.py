@@ -221,3 +221,26 @@ def test_an_address_line_level_with_the_next_rows_label_continues_the_address() 
     got = read_license(lines)
     assert got["address"] == "浙江省杭州市西湖区长江中路430号阳光花园12幢2单元1803室"
     assert got["enterprise_type"] == "个人独资企业"
+
+
+def test_boxes_the_ocr_dropped_are_found_along_the_line_and_paired_in_order() -> None:
+    """新企业入网 变更企业操作员 新增企业操作员, the boxes not read: the inked one wins."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from extractors._business import OPTIONS
+    from extractors._ticks import find_options, ticked_by_pixels
+
+    im = Image.new("RGB", (1000, 80), "white")
+    draw = ImageDraw.Draw(im)
+    # Three boxes, 24 px, their texts estimated wrongly by the OCR's even spacing.
+    for k, x in enumerate((20, 300, 620)):
+        draw.rectangle((x, 28, x + 24, 52), outline="black", width=2)
+        if k == 1:  # the tick
+            draw.line((x + 4, 40, x + 10, 48), fill="black", width=4)
+            draw.line((x + 10, 48, x + 22, 30), fill="black", width=4)
+    text = "新企业入网变更企业操作员新增企业操作员"
+    line = OcrLine(text=text, poly=[(10, 26), (900, 26), (900, 54), (10, 54)], confidence=0.95)
+    found = find_options([line], OPTIONS)
+    pick = ticked_by_pixels(found, np.asarray(im), lambda p: p)
+    assert pick is not None and pick[0].code == "change_operator"
