@@ -650,8 +650,10 @@ def wrapped_on(
     only while the value is not ``complete`` and until it is.
     """
     text = hit.text
-    if not hit.spans or complete(compact(text)):
+    if not hit.spans:
         return hit
+    if complete(compact(text)):
+        return _wrapped_whole(hit, lines, complete)
     taken: list[Span] = []
     last = hit.spans[-1].line
     used = {id(s.line) for s in hit.spans}
@@ -675,6 +677,41 @@ def wrapped_on(
         if complete(compact(text)):
             return Hit(hit.label, hit.label_bbox, [*hit.spans, *taken], hit.column)
     return hit
+
+
+# The most characters of a whole value's possible last line (永康分公司, 杭州西湖分公司).
+TAIL_CHARS = 10
+
+
+def _wrapped_whole(hit: Hit, lines: Sequence[OcrLine], complete: Callable[[str], bool]) -> Hit:
+    """A whole-looking value that goes on: ``宁波远新工贸有限公司`` / ``永康分公司``.
+
+    A branch's name is whole after 有限公司 and again after 分公司. The short line right
+    under it, back at the label's left edge, joins when the value then still has its
+    field's shape, and the line holds no digit (a date, a code) and no label mark.
+    """
+    last = hit.spans[-1].line
+    h = max(last.height, 1.0)
+    left = min(hit.label_bbox[0], hit.spans[0].bbox[0])
+    used = {id(s.line) for s in hit.spans}
+    below = [
+        ln
+        for ln in lines
+        if id(ln) not in used
+        and 0 <= ln.bbox[1] - last.bbox[3] + 0.3 * h <= 1.6 * h
+        and left - 1.5 * h <= ln.bbox[0] <= left + 1.5 * h
+    ]
+    if not below:
+        return hit
+    nxt = min(below, key=lambda ln: ln.bbox[1])
+    tail = compact(nxt.text)
+    if (
+        len(tail) > TAIL_CHARS
+        or re.search(r"[\d:：]", tail)
+        or not complete(compact(hit.text) + tail)
+    ):
+        return hit
+    return Hit(hit.label, hit.label_bbox, [*hit.spans, Span(nxt, 0, len(nxt.text))], hit.column)
 
 
 def find_pattern(

@@ -527,3 +527,17 @@ def test_enterprise_name_wrapped_back_to_the_margin() -> None:
     assert out["agent_name"].value == "梁晶钰"
     assert out["matter"].value == "变更企业操作员"
     assert out["sign_date"].value == "2025-02-19"
+
+
+def test_a_branch_name_wrapped_after_its_company_goes_on() -> None:
+    """``…有限公司`` / ``永康分公司``: the short line under it ends the branch's name."""
+    lines = [
+        ln("授权委托书", 300, 110, h=40),
+        ln(f"兹委托张三（身份证号码：{ID}）前往办理变更企业操作员业务。", 90, 300, w=900),
+        ln("委托单位（盖章）：宁波远新工贸有限公司", 480, 800, w=440),
+        ln("永康分公司", 480, 850, w=140),
+        ln("2025年10月11日", 600, 950, w=180),
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert out["enterprise_name"].value == "宁波远新工贸有限公司永康分公司"
+    assert out["sign_date"].value == "2025-10-11"
