@@ -707,7 +707,7 @@ def _wrapped_whole(hit: Hit, lines: Sequence[OcrLine], complete: Callable[[str],
     tail = compact(nxt.text)
     if (
         len(tail) > TAIL_CHARS
-        or re.search(r"[\d:：]", tail)
+        or re.search(r"[\d:：(（]", tail)  # a date, a code, a mark of its own: （公章）
         or not complete(compact(hit.text) + tail)
     ):
         return hit

@@ -541,3 +541,15 @@ def test_a_branch_name_wrapped_after_its_company_goes_on() -> None:
     out = extract_authorization_letter(region(lines))
     assert out["enterprise_name"].value == "宁波远新工贸有限公司永康分公司"
     assert out["sign_date"].value == "2025-10-11"
+
+
+def test_a_seal_mark_under_the_name_is_not_the_names() -> None:
+    """``（公章）`` on the line under a whole name is the mark, not part of the name."""
+    lines = [
+        ln("授权委托书", 300, 110, h=40),
+        ln(f"兹委托张三（身份证号码：{ID}）前往办理变更企业操作员业务。", 90, 300, w=900),
+        ln("委托单位：义乌市鑫嘉报关有限公司", 480, 800, w=440),
+        ln("（公章）", 480, 850, w=110),
+    ]
+    out = extract_authorization_letter(region(lines))
+    assert out["enterprise_name"].value == "义乌市鑫嘉报关有限公司"
