@@ -17,13 +17,11 @@ import statistics
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from docpipe.models import BBox, FieldValue
 from docpipe.ocr.base import OcrLine
-
-if TYPE_CHECKING:
-    from docpipe.tables import Cell, Grid
+from docpipe.tables import Cell, Grid, split_at_rulings
 
 # Punctuation the OCR leaves between a label and its value.
 LEAD = " \t:：;；,，.。、|"
@@ -575,8 +573,6 @@ def in_cells(lines: Sequence[OcrLine], grid: Grid | None) -> list[OcrLine]:
     """
     if grid is None:
         return list(lines)
-    from docpipe.tables import split_at_rulings
-
     out: list[OcrLine] = []
     by_cell: dict[Cell, list[OcrLine]] = {}
     for line in split_at_rulings(lines, grid):
@@ -660,16 +656,9 @@ def wrapped_on(
     left = min(hit.label_bbox[0], hit.spans[0].bbox[0])
     for _ in range(most):
         h = max(last.height, 1.0)
-        below = [
-            ln
-            for ln in lines
-            if id(ln) not in used
-            and 0 <= ln.bbox[1] - last.bbox[3] + 0.3 * h <= 1.6 * h
-            and left - 1.5 * h <= ln.bbox[0] <= hit.spans[0].bbox[0] + 3 * h
-        ]
-        if not below:
+        nxt = _line_under(last, lines, used, left - 1.5 * h, hit.spans[0].bbox[0] + 3 * h)
+        if nxt is None:
             return hit
-        nxt = min(below, key=lambda ln: ln.bbox[1])
         taken.append(Span(nxt, 0, len(nxt.text)))
         text += nxt.text
         used.add(id(nxt))
@@ -677,6 +666,21 @@ def wrapped_on(
         if complete(compact(text)):
             return Hit(hit.label, hit.label_bbox, [*hit.spans, *taken], hit.column)
     return hit
+
+
+def _line_under(
+    last: OcrLine, lines: Sequence[OcrLine], used: set[int], x_lo: float, x_hi: float
+) -> OcrLine | None:
+    """The first unused line one line under ``last`` that starts between ``x_lo`` and ``x_hi``."""
+    h = max(last.height, 1.0)
+    below = [
+        ln
+        for ln in lines
+        if id(ln) not in used
+        and 0 <= ln.bbox[1] - last.bbox[3] + 0.3 * h <= 1.6 * h
+        and x_lo <= ln.bbox[0] <= x_hi
+    ]
+    return min(below, key=lambda ln: ln.bbox[1], default=None)
 
 
 # The most characters of a whole value's possible last line (永康分公司, 杭州西湖分公司).
@@ -693,17 +697,9 @@ def _wrapped_whole(hit: Hit, lines: Sequence[OcrLine], complete: Callable[[str],
     last = hit.spans[-1].line
     h = max(last.height, 1.0)
     left = min(hit.label_bbox[0], hit.spans[0].bbox[0])
-    used = {id(s.line) for s in hit.spans}
-    below = [
-        ln
-        for ln in lines
-        if id(ln) not in used
-        and 0 <= ln.bbox[1] - last.bbox[3] + 0.3 * h <= 1.6 * h
-        and left - 1.5 * h <= ln.bbox[0] <= left + 1.5 * h
-    ]
-    if not below:
+    nxt = _line_under(last, lines, {id(s.line) for s in hit.spans}, left - 1.5 * h, left + 1.5 * h)
+    if nxt is None:
         return hit
-    nxt = min(below, key=lambda ln: ln.bbox[1])
     tail = compact(nxt.text)
     if (
         len(tail) > TAIL_CHARS

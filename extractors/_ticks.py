@@ -32,6 +32,9 @@ from docpipe.ocr.base import OcrLine
 
 TICKED_MARKS = frozenset("☑☒✅■▣◼◾●◉⊠⊗√✓✔✗✘×区团図回")
 EMPTY_MARKS = frozenset("□☐▢◻○◯口ロ囗")
+# The marks that are symbols no value holds: not the characters read for a box (区, 口)
+# and not ×, which a value may hold (3×4).
+GLYPH_MARKS = frozenset(c for c in TICKED_MARKS | EMPTY_MARKS if not c.isalpha()) - {"×"}
 # Confidence factor for an option inferred from the others' empty boxes.
 INFERRED = 0.92
 # Confidence factor for a tick seen in the pixels, not in the text.
@@ -170,21 +173,40 @@ def box_ink(
     wx1, wy1 = min(iw, int(cx + 1.35 * h)), min(ih, int(cy + 0.9 * h))
     if wx1 - wx0 < 4 or wy1 - wy0 < 4:
         return None
-    grey = cv2.cvtColor(np.ascontiguousarray(image[wy0:wy1, wx0:wx1]), cv2.COLOR_RGB2GRAY)
-    dark = (grey < 0.6 * float(np.percentile(grey, 90))).astype(np.uint8)
+    dark = _dark(image[wy0:wy1, wx0:wx1])
+    frames = _outlines(dark, h)
+    return _ink(dark, frames[0]) if frames else None
+
+
+Box = tuple[int, int, int, int]
+
+
+def _dark(patch: np.ndarray) -> np.ndarray:
+    """The ink of an RGB patch, 1 where darker than 0.6 of its paper."""
+    grey = cv2.cvtColor(np.ascontiguousarray(patch), cv2.COLOR_RGB2GRAY)
+    return (grey < 0.6 * float(np.percentile(grey, 90))).astype(np.uint8)
+
+
+def _outlines(dark: np.ndarray, h: float) -> list[Box]:
+    """The square box outlines in an ink patch, left to right.
+
+    0.45–1.7 text heights a side (a tick may reach beyond the outline), with ink down
+    the left side and along the bottom.
+    """
     n, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
-    frame = None
+    out = []
     for i in range(1, n):
         bx, by, bw, bh, _area = (int(v) for v in stats[i])
         if not (0.45 * h <= bw <= 1.7 * h and 0.45 * h <= bh <= 1.7 * h):
             continue
-        if not 0.6 <= bw / bh <= 1.7 or not _outlined(dark[by : by + bh, bx : bx + bw]):
-            continue
-        if frame is None or bx < frame[0]:
-            frame = (bx, by, bw, bh)
-    if frame is None:
-        return None
-    bx, by, bw, bh = frame
+        if 0.6 <= bw / bh <= 1.7 and _outlined(dark[by : by + bh, bx : bx + bw]):
+            out.append((bx, by, bw, bh))
+    return sorted(out)
+
+
+def _ink(dark: np.ndarray, box: Box) -> float | None:
+    """The share of ink inside a box outline, its frame left out."""
+    bx, by, bw, bh = box
     mx, my = max(1, round(bw * 0.22)), max(1, round(bh * 0.22))
     inside = dark[by + my : by + bh - my, bx + mx : bx + bw - mx]
     return float(inside.mean()) if inside.size else None
@@ -219,21 +241,12 @@ def boxes_along(
     wx1, wy1 = min(iw, int(px1 + 0.5 * h)), min(ih, int(py1 + 0.3 * h))
     if wx1 - wx0 < 4 or wy1 - wy0 < 4:
         return []
-    grey = cv2.cvtColor(np.ascontiguousarray(image[wy0:wy1, wx0:wx1]), cv2.COLOR_RGB2GRAY)
-    dark = (grey < 0.6 * float(np.percentile(grey, 90))).astype(np.uint8)
-    n, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
-    out = []
-    for i in range(1, n):
-        bx, by, bw, bh, _area = (int(v) for v in stats[i])
-        if not (0.45 * h <= bw <= 1.7 * h and 0.45 * h <= bh <= 1.7 * h):
-            continue
-        if not 0.6 <= bw / bh <= 1.7 or not _outlined(dark[by : by + bh, bx : bx + bw]):
-            continue
-        mx, my = max(1, round(bw * 0.22)), max(1, round(bh * 0.22))
-        inside = dark[by + my : by + bh - my, bx + mx : bx + bw - mx]
-        if inside.size:
-            out.append((wx0 + bx + bw / 2, float(inside.mean())))
-    return sorted(out)
+    dark = _dark(image[wy0:wy1, wx0:wx1])
+    return [
+        (wx0 + box[0] + box[2] / 2, ink)
+        for box in _outlines(dark, h)
+        if (ink := _ink(dark, box)) is not None
+    ]
 
 
 def _ink_by_line(

@@ -34,7 +34,16 @@ from docpipe.ocr.base import OcrLine
 from docpipe.tables import Grid
 from extractors._beside import BESIDE, CJK_NAME, beside_value, date_again, shaped
 from extractors._business import OPTIONS
-from extractors._forms import DOUBT, Prose, code_value, find_date, fv, id_value, overlapped
+from extractors._forms import (
+    DOUBT,
+    Prose,
+    code_value,
+    find_date,
+    fv,
+    id_value,
+    overlapped,
+    whole_enterprise,
+)
 from extractors._ticks import (
     EMPTY_MARKS,
     INFERRED,
@@ -201,10 +210,11 @@ def _choice(
     # Wrapped in their cell, they stand in lines above and below the label's middle.
     lx0, ly0, lx1, ly1 = hit.label_bbox
     lh, cy = max(ly1 - ly0, 1.0), (ly0 + ly1) / 2
+    own_ids = {id(ln) for ln in lines}
     lines += [
         ln
         for ln in region.lines
-        if ln not in lines
+        if id(ln) not in own_ids
         and ln.bbox[0] >= lx0
         and (
             any(_same_row(ln, own) for own in lines)
@@ -376,7 +386,6 @@ def _lone_option(region: Region, options: dict[str, str]) -> FieldValue | None:
 
 
 # How an enterprise's name ends (company, branch, sole proprietorship, partnership…).
-_ENTERPRISE_END = re.compile(r".{2,}(?:公司|分公司|厂|店|经营部|商行|工作室|合伙企业\)?|合作社)$")
 
 
 def _enterprise_name(region: Region, h: Hit | None, back: Turn) -> FieldValue | None:
@@ -400,7 +409,7 @@ def _lone_enterprise(region: Region) -> FieldValue | None:
         ln
         for ln in region.lines
         if ln.center[1] < top
-        and _ENTERPRISE_END.fullmatch(clean(ln.text))
+        and whole_enterprise(clean(ln.text))
         and not any(lb in clean(ln.text) for lb in _LABEL_TEXTS)
     ]
     if len(found) != 1:

@@ -353,12 +353,12 @@ def _business(found: FieldValue) -> FieldValue:
 
 def _matter_anywhere(prose: Prose) -> FieldValue | None:
     """The one business named anywhere in the letter, when no sentence or label held it."""
-    for variants in (v for _, v in OPTIONS):
-        for v in variants:
-            at = prose.text.find(v)
-            if at >= 0 and business_in(prose.text) is not None:
-                return _business(prose.value(at, at + len(v)))
-    return None
+    code = business_in(prose.text)
+    if code is None:
+        return None
+    variants = next(v for c, v in OPTIONS if c == code)
+    at, word = min((prose.text.find(v), v) for v in variants if v in prose.text)
+    return _business(prose.value(at, at + len(word)))
 
 
 def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | None:

@@ -50,6 +50,7 @@ from extractors._authority import printed_authority, seal_authority
 from extractors._beside import BESIDE, CJK_NAME, date_again, voted
 from extractors._forms import fv as field_value
 from extractors._license_labels import split_half_labels
+from extractors._ticks import GLYPH_MARKS
 
 # Classification cues. 统一社会信用代码 and 法定代表人 are also printed on the
 # application form and the authorization letter, so they weigh little; the title, the
@@ -161,7 +162,7 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
 
 
 # Tick and box glyphs (never CJK look-alikes such as 口): no value holds one.
-_MARKS = re.compile(r"[☑☒✅■▣◼◾●◉⊠⊗√✓✔□☐▢◻○◯]")
+_MARKS = re.compile(f"[{re.escape(''.join(sorted(GLYPH_MARKS)))}]")
 
 
 def _unmarked(text: str) -> str:

@@ -49,7 +49,8 @@ def test_four_cells_a_row_a_value_never_runs_into_the_next_cell() -> None:
     assert got["operator_id_number"] == ID
     assert got["operator_mobile"] == "13812345678"
     # Without the table the glued line is what the page shows: a value with a label in it.
-    assert "统一社会信用代码" in (form(lines, None).get("enterprise_name") or "统一社会信用代码")
+    glued = form(lines, None).get("enterprise_name")
+    assert glued is not None and "统一社会信用代码" in glued
 
 
 def test_a_label_wrapped_in_its_cell_is_one_label() -> None:
