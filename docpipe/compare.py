@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 
 from typing_extensions import TypeIs
 
@@ -210,13 +211,11 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
         result = Outcome.equal
     if result is Outcome.equal:
         return None
-    ev = evidence(check.doc, fv)
+    # Every finding of a check names the same filed field and shows the same evidence.
+    finding = partial(Hit, field=check.path, filed=check.filed, evidence=evidence(check.doc, fv))
     if result is Outcome.unread:
-        return Hit(
-            field=check.path,
-            filed=check.filed,
+        return finding(
             found=None,
-            evidence=ev,
             code=Code.not_found,
             severity=Severity.warning,
             message=(
@@ -227,21 +226,12 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
     assert fv is not None and fv.value is not None
     problem = _doubt_message(check, fv) if result is Outcome.doubtful else _misread(check, fv)
     if problem is not None:
-        return Hit(
-            field=check.path,
-            filed=check.filed,
-            found=fv.value,
-            evidence=ev,
-            code=Code.not_found,
-            severity=Severity.warning,
-            message=problem,
+        return finding(
+            found=fv.value, code=Code.not_found, severity=Severity.warning, message=problem
         )
     if fv.check_failed:
-        return Hit(
-            field=check.path,
-            filed=check.filed,
+        return finding(
             found=fv.value,
-            evidence=ev,
             code=Code.inconsistent,
             severity=Severity.error,
             message=(
@@ -252,11 +242,8 @@ def judge(check: Check, *, equal: Callable[[str, str], bool] | None = None) -> H
                 "filed one: the applicant must make them agree"
             ),
         )
-    return Hit(
-        field=check.path,
-        filed=check.filed,
+    return finding(
         found=fv.value,
-        evidence=ev,
         code=Code.mismatch,
         message=(
             f"{check.what_zh}与{check.source_zh}不一致 / "
