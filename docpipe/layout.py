@@ -560,7 +560,9 @@ def _take_below(hit: Hit, next_rows: list[list[OcrLine]], labels: Sequence[Label
             return
 
 
-def in_cells(lines: Sequence[OcrLine], grid: Grid | None) -> list[OcrLine]:
+def in_cells(
+    lines: Sequence[OcrLine], grid: Grid | None, labels: Sequence[Label] = ()
+) -> list[OcrLine]:
     """The lines of a ruled table cut at its rulings and joined where they wrap in a cell.
 
     The OCR reads two neighbouring cells as one line (``杭州天佳工贸有限公司 住所 …``) and a
@@ -569,7 +571,9 @@ def in_cells(lines: Sequence[OcrLine], grid: Grid | None) -> list[OcrLine]:
     wrapped lines made one, a table reads like any label-value layout: a label and its
     value share a row, and no value runs across a ruling. A line wraps when it fills its
     cell to the right edge; lines that do not (a signature block's ``盖章：`` / ``日期：``)
-    stay apart. Without a grid the lines are returned as they are.
+    stay apart, and so does a line that starts with one of ``labels`` and a colon
+    (``填表日期：…`` under a signature that reached the edge): a new field, not a wrap.
+    Without a grid the lines are returned as they are.
     """
     if grid is None:
         return list(lines)
@@ -581,22 +585,33 @@ def in_cells(lines: Sequence[OcrLine], grid: Grid | None) -> list[OcrLine]:
             out.append(line)
         else:
             by_cell.setdefault(cell, []).append(line)
+    starts = [re.compile(rf"(?:{p.pattern})[:：]|(?:{p.pattern})$") for p in _all_patterns(labels)]
     for cell, group in by_cell.items():
-        out.extend(_wraps_joined(cell, group))
+        out.extend(_wraps_joined(cell, group, starts))
     return out
 
 
-def _wraps_joined(cell: Cell, group: list[OcrLine]) -> list[OcrLine]:
+def _all_patterns(labels: Sequence[Label]) -> list[re.Pattern[str]]:
+    return [p for lab in labels for p in lab.patterns()]
+
+
+def _wraps_joined(
+    cell: Cell, group: list[OcrLine], label_starts: Sequence[re.Pattern[str]] = ()
+) -> list[OcrLine]:
     """A cell's lines, each joined to the one above it when that one wrapped.
 
     A line wrapped when it reaches the cell's right edge and the next, one line lower,
-    ends no further right. Pieces side by side stay apart: each may start a label.
+    ends no further right and does not start a label. Pieces side by side stay apart:
+    each may start a label.
     """
     out: list[list[OcrLine]] = []
     for row in rows(group):
         for line in row:
             h = max(line.height, 1.0)
             target = None
+            if any(p.match(clean(line.text)) for p in label_starts):
+                out.append([line])
+                continue
             for g in out:
                 prev = g[-1]
                 hh = max(min(prev.height, h), 1.0)

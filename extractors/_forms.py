@@ -198,6 +198,31 @@ def find_date(text: str) -> tuple[str, int, int] | None:
     return found
 
 
+# A labelled date whose first separator the OCR lost (``202501.20`` for 2025.01.20, a
+# dot being the smallest mark on the line): the year's four digits, the month's one or
+# two, then the other separator and the day. Read only after a date label, in doubt.
+_LOST_SEPARATOR = re.compile(r"(?<!\d)(\d{4})(\d{1,2})([.\-/])(\d{1,2})(?!\d)")
+# A date read so is below the comparison's doubt line (docpipe.compare.DOUBT_BELOW).
+LOST_SEPARATOR_CONFIDENCE = 0.85
+
+
+def lost_separator_date(text: str) -> str | None:
+    """The date in a labelled value that lost its first separator, else ``None``.
+
+    >>> lost_separator_date("202501.20")
+    '2025-01-20'
+    >>> lost_separator_date("20251/24")
+    '2025-01-24'
+    >>> lost_separator_date("2025113.20") is None
+    True
+    """
+    m = _LOST_SEPARATOR.search(text)
+    if m is None:
+        return None
+    iso = norm_date(f"{m.group(1)}-{m.group(2)}-{m.group(4)}")
+    return iso if iso is not None and iso[:1].isdigit() else None
+
+
 # How a whole enterprise name ends: its organisational form (公司, 分公司, 厂, 店, 经营部,
 # 合伙企业, 合作社 …), perhaps with a bracketed note (（有限合伙）). A name read without
 # it was cut where its line wrapped.

@@ -20,6 +20,7 @@ tick's strokes inside. One box clearly fuller than every other is the ticked one
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,10 +40,18 @@ GLYPH_MARKS = frozenset(c for c in TICKED_MARKS | EMPTY_MARKS if not c.isalpha()
 INFERRED = 0.92
 # Confidence factor for a tick seen in the pixels, not in the text.
 SEEN = 0.95
+# ... seen while two or more of the other boxes were not found: a doubt.
+PARTLY_SEEN = 0.85
 # A box is ticked when this share of its inside is ink and no other box has more than
 # ``FULLER`` times less (measured on rendered scans and photos: empty boxes 0–3 %,
 # ticked ones 12–30 %).
 TICK_INK, FULLER = 0.06, 2.5
+# Inside an outline, more ink than a tick leaves and less than a filled box (■) is a
+# character's strokes (目, 回, or any glyph a closing made square): up to 0.7 measured
+# on the same scans, where printed ticks gave 0.1–0.3 (a pen's heavier tick, up to 0.5).
+CHARACTER_INK = (0.5, 0.9)
+# A box's frame is closed: along each side, this share of places has ink in its band.
+CLOSED = 0.9
 
 
 @dataclass
@@ -61,6 +70,19 @@ def _pattern(variant: str) -> re.Pattern[str]:
 
 # A mark typed in brackets: ``[x]`` / ``(√)`` ticked, ``[ ]`` / ``（ ）`` empty.
 BRACKETED = re.compile(r"[\[【(（]\s*(?P<in>[xX×√✓✔vV*]?)\s*[\]】)）]$")
+
+
+def starts_marked(text: str) -> bool:
+    """Whether a text starts with a tick-box mark: a glyph (☑ □) or a bracketed one ([x]).
+
+    >>> starts_marked("[x] 居民身份证"), starts_marked("（ ）其他"), starts_marked("居民身份证")
+    (True, True, False)
+    """
+    t = text.lstrip()
+    if t[:1] and t[0] in GLYPH_MARKS:
+        return True
+    m = re.match(r"[\[【(（]\s*[xX×√✓✔vV*]?\s*[\]】)）]", t)
+    return m is not None
 
 
 def _class_before(before: str) -> str:
@@ -156,6 +178,7 @@ def box_ink(
     image: np.ndarray,
     span_box: tuple[float, float, float, float],
     to_page: Callable[[Point], Point],
+    height: float | None = None,
 ) -> float | None:
     """The share of ink inside the square box printed at the left of an option's text.
 
@@ -164,42 +187,61 @@ def box_ink(
     point of that frame to the image's. The box is the leftmost square outline near
     the text's start: its left side and its bottom inked, 0.45–1.7 text heights a side
     (a tick may reach beyond the outline). ``None`` when no such outline is there.
+    ``height`` is the text's own height where known: on a tilted page the box around
+    the text is taller than its letters, and boxes are sized by the letters.
     """
     x0, y0, _x1, y1 = span_box
-    h = max(y1 - y0, 4.0)
+    h = max(height or (y1 - y0), 4.0)
     cx, cy = to_page((x0 - 0.45 * h, (y0 + y1) / 2))
     ih, iw = image.shape[:2]
     wx0, wy0 = max(0, int(cx - 1.35 * h)), max(0, int(cy - 0.9 * h))
     wx1, wy1 = min(iw, int(cx + 1.35 * h)), min(ih, int(cy + 0.9 * h))
     if wx1 - wx0 < 4 or wy1 - wy0 < 4:
         return None
-    dark = _dark(image[wy0:wy1, wx0:wx1])
-    frames = _outlines(dark, h)
-    return _ink(dark, frames[0]) if frames else None
+    patch = image[wy0:wy1, wx0:wx1]
+    dark = _dark(patch)
+    inks = [ink for box in _outlines(_traced(patch, h), h) if _box_like(ink := _ink(dark, box))]
+    return inks[0] if inks else None
+
+
+def _box_like(ink: float | None) -> bool:
+    """Whether an outline's inside holds what a box may: nothing, a tick, or all ink."""
+    return ink is not None and not CHARACTER_INK[0] < ink < CHARACTER_INK[1]
 
 
 Box = tuple[int, int, int, int]
 
 
-def _dark(patch: np.ndarray) -> np.ndarray:
-    """The ink of an RGB patch, 1 where darker than 0.6 of its paper."""
+def _dark(patch: np.ndarray, share: float = 0.6) -> np.ndarray:
+    """The ink of an RGB patch, 1 where darker than ``share`` of its paper."""
     grey = cv2.cvtColor(np.ascontiguousarray(patch), cv2.COLOR_RGB2GRAY)
-    return (grey < 0.6 * float(np.percentile(grey, 90))).astype(np.uint8)
+    return (grey < share * float(np.percentile(grey, 90))).astype(np.uint8)
 
 
-def _outlines(dark: np.ndarray, h: float) -> list[Box]:
-    """The square box outlines in an ink patch, left to right.
+def _traced(patch: np.ndarray, h: float) -> np.ndarray:
+    """The strokes of an RGB patch as a box's outline is looked for in them.
 
-    0.45–1.7 text heights a side (a tick may reach beyond the outline), with ink down
-    the left side and along the bottom.
+    An empty box is often printed in a thin light grey that a scan breaks at its
+    corners: its outline is traced at 0.8 of the paper, not 0.6, and a small closing
+    joins the pieces (not the box to its text, a few pixels further).
     """
-    n, _, stats, _ = cv2.connectedComponentsWithStats(dark, connectivity=8)
+    k = max(3, round(h / 12))
+    return cv2.morphologyEx(_dark(patch, 0.8), cv2.MORPH_CLOSE, np.ones((k, k), np.uint8))
+
+
+def _outlines(traced: np.ndarray, h: float) -> list[Box]:
+    """The square box outlines in a traced patch (``_traced``), left to right.
+
+    0.45–1.7 text heights a side (a tick may reach beyond the outline), four straight
+    sides (``_outlined``).
+    """
+    n, _, stats, _ = cv2.connectedComponentsWithStats(traced, connectivity=8)
     out = []
     for i in range(1, n):
         bx, by, bw, bh, _area = (int(v) for v in stats[i])
         if not (0.45 * h <= bw <= 1.7 * h and 0.45 * h <= bh <= 1.7 * h):
             continue
-        if 0.6 <= bw / bh <= 1.7 and _outlined(dark[by : by + bh, bx : bx + bw]):
+        if 0.6 <= bw / bh <= 1.7 and _outlined(traced[by : by + bh, bx : bx + bw]):
             out.append((bx, by, bw, bh))
     return sorted(out)
 
@@ -213,26 +255,62 @@ def _ink(dark: np.ndarray, box: Box) -> float | None:
 
 
 def _outlined(patch: np.ndarray) -> bool:
-    """Ink down the left side and along the bottom: a box's outline, not a tick alone."""
+    """Four straight sides: a box's outline, not a tick alone and not most characters.
+
+    Each side is a straight stroke nearly its whole length: a column of the left and of
+    the right band, a row of the top and of the bottom band, inked over 0.75 of it. A
+    character's strokes seldom close a square so (口 and 回 do, and are told apart by
+    their place: ``_paired``); a tick may cross the outline, never take a side away.
+    """
     bh, bw = patch.shape
-    band_x, band_y = max(1, bw // 6), max(1, bh // 6)
-    left = patch[:, :band_x].any(axis=1).mean()
-    bottom = patch[bh - band_y :, :].any(axis=0).mean()
-    return bool(left >= 0.6 and bottom >= 0.6)
+    band_x, band_y = max(1, bw // 5), max(1, bh // 5)
+    sides = (
+        patch[:, :band_x].mean(axis=0).max(),
+        patch[:, bw - band_x :].mean(axis=0).max(),
+        patch[:band_y, :].mean(axis=1).max(),
+        patch[bh - band_y :, :].mean(axis=1).max(),
+    )
+    # ... and the frame closed: along each side, nearly every place has ink in its band.
+    closed = (
+        patch[:, :band_x].any(axis=1).mean(),
+        patch[:, bw - band_x :].any(axis=1).mean(),
+        patch[:band_y, :].any(axis=0).mean(),
+        patch[bh - band_y :, :].any(axis=0).mean(),
+    )
+    return bool(min(sides) >= 0.75 and min(closed) >= CLOSED)
+
+
+def _midline(line: OcrLine, to_page: Callable[[Point], Point]) -> tuple[Point, Point]:
+    """The line's midline in the image: from the middle of its left side to its right's."""
+    a, b = (
+        to_page(((p[0] + q[0]) / 2, (p[1] + q[1]) / 2))
+        for p, q in ((line.poly[0], line.poly[3]), (line.poly[1], line.poly[2]))
+    )
+    return a, b
+
+
+def _along(point: Point, mid: tuple[Point, Point]) -> tuple[float, float]:
+    """A point's place against a midline: (distance along it from its start, off it)."""
+    (ax, ay), (bx, by) = mid
+    run = max(math.hypot(bx - ax, by - ay), 1.0)
+    dx, dy = point[0] - ax, point[1] - ay
+    return (dx * (bx - ax) + dy * (by - ay)) / run, abs((bx - ax) * dy - (by - ay) * dx) / run
 
 
 def boxes_along(
     image: np.ndarray, line: OcrLine, to_page: Callable[[Point], Point]
 ) -> list[tuple[float, float]]:
-    """The square outlines along a line of options, left to right: (x, share of ink inside).
+    """The square outlines along a line of options: (place along it, share of ink inside).
 
     A line of options whose box glyphs the OCR dropped (``新企业入网变更企业操作员 …``)
-    still has the boxes in its pixels; where each option's text starts in the line is
-    only estimated, so the boxes are found along the whole line and paired with the
-    options in order.
+    still has the boxes in its pixels. The place is the box centre's distance along the
+    line's midline from its start, in image pixels, so a tilted or turned page measures
+    the same way; boxes off the midline (the rows above and below, which a tilted
+    line's window takes in) are left out.
     """
     x0, y0, x1, y1 = line.bbox
-    h = max(y1 - y0, 4.0)
+    # The letters' height, not the box's: a tilted line's box is taller than its text.
+    h = max(line.height, 4.0)
     corners = [to_page(p) for p in ((x0, y0), (x1, y0), (x0, y1), (x1, y1))]
     px0, py0 = min(c[0] for c in corners), min(c[1] for c in corners)
     px1, py1 = max(c[0] for c in corners), max(c[1] for c in corners)
@@ -241,26 +319,80 @@ def boxes_along(
     wx1, wy1 = min(iw, int(px1 + 0.5 * h)), min(ih, int(py1 + 0.3 * h))
     if wx1 - wx0 < 4 or wy1 - wy0 < 4:
         return []
-    dark = _dark(image[wy0:wy1, wx0:wx1])
-    return [
-        (wx0 + box[0] + box[2] / 2, ink)
-        for box in _outlines(dark, h)
-        if (ink := _ink(dark, box)) is not None
-    ]
+    patch = image[wy0:wy1, wx0:wx1]
+    dark = _dark(patch)
+    mid = _midline(line, to_page)
+    out = []
+    for box in _outlines(_traced(patch, h), h):
+        t, off = _along((wx0 + box[0] + box[2] / 2, wy0 + box[1] + box[3] / 2), mid)
+        if off <= 0.5 * h and _box_like(ink := _ink(dark, box)):
+            assert ink is not None
+            out.append((t, ink))
+    return sorted(out)
+
+
+def _paired(starts: Sequence[float], boxes: Sequence[float], h: float) -> list[int | None]:
+    """For each option start, the index of its box, or ``None`` where none is seen.
+
+    Where each option's text starts in an OCR line is only estimated (a line that
+    dropped its box glyphs spreads its characters evenly), a character may look like a
+    box, and a light box may not be seen at all. So the boxes are matched to the
+    options in order, at the least total distance from where each option's box should
+    be (just left of its text): a box may be left out, and an option may go without
+    one at the cost of the furthest pair allowed, ``4 h``.
+    """
+    n, m = len(starts), len(boxes)
+    want = [x - 0.6 * h for x in starts]
+    miss, inf = 4.0 * h, float("inf")
+    # cost[i][j]: the best pairing of the first i options with the first j boxes, and
+    # how it got there (the move into that cell).
+    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    move: list[list[str]] = [[""] * (m + 1) for _ in range(n + 1)]
+    cost[0] = [0.0] * (m + 1)
+    for i in range(1, n + 1):
+        cost[i][0], move[i][0] = cost[i - 1][0] + miss, "miss"
+        for j in range(1, m + 1):
+            d = abs(boxes[j - 1] - want[i - 1])
+            choices = [
+                (cost[i][j - 1], "skip"),
+                (cost[i - 1][j] + miss, "miss"),
+                (cost[i - 1][j - 1] + d if d <= 4 * h else inf, "pair"),
+            ]
+            cost[i][j], move[i][j] = min(choices, key=lambda c: c[0])
+    picks: list[int | None] = []
+    i, j = n, m
+    while i > 0:
+        if move[i][j] == "skip":
+            j -= 1
+        elif move[i][j] == "miss":
+            picks.append(None)
+            i -= 1
+        else:
+            picks.append(j - 1)
+            i, j = i - 1, j - 1
+    return picks[::-1]
 
 
 def _ink_by_line(
     found: Sequence[Option], image: np.ndarray, to_page: Callable[[Point], Point]
 ) -> dict[int, float]:
-    """Each option's box ink, where its line shows exactly one box per option."""
+    """Each option's box ink, where its line's boxes pair with its options."""
     out: dict[int, float] = {}
     lines = {id(o.span.line): o.span.line for o in found}
     for key, line in lines.items():
         on_line = sorted((o for o in found if id(o.span.line) == key), key=lambda o: o.span.start)
+        if len(on_line) < 2:
+            continue
         boxes = boxes_along(image, line, to_page)
-        if len(on_line) >= 2 and len(boxes) == len(on_line):
-            for o, (_, ink) in zip(on_line, boxes, strict=True):
-                out[id(o)] = ink
+        mid = _midline(line, to_page)
+        starts = [
+            _along(to_page((o.span.bbox[0], (o.span.bbox[1] + o.span.bbox[3]) / 2)), mid)[0]
+            for o in on_line
+        ]
+        picks = _paired(starts, [t for t, _ in boxes], max(line.height, 4.0))
+        for o, k in zip(on_line, picks, strict=True):
+            if k is not None:
+                out[id(o)] = boxes[k][1]
     return out
 
 
@@ -276,13 +408,22 @@ def ticked_by_pixels(
         if ink is None:
             ink = along.get(id(o))
         if ink is None:
-            ink = box_ink(image, o.span.bbox, to_page)
+            ink = box_ink(image, o.span.bbox, to_page, o.span.line.height)
         if ink is not None and (o.code not in best or ink > best[o.code][0]):
             best[o.code] = (ink, o)
-    if len(best) < 2 or len(best) < len({o.code for o in found}) - 1:
+    if len(best) < 2:
         return None  # too few boxes seen to compare
     ranked = sorted(best.values(), key=lambda t: -t[0])
     (top, opt), runner = ranked[0], ranked[1][0]
-    if top >= TICK_INK and top >= FULLER * max(runner, 0.01):
-        return opt, SEEN
-    return None
+    unseen = [o for o in found if o.code not in best]
+    if top < TICK_INK and len({o.code for o in unseen}) == 1:
+        # Every box seen is empty and one is not seen: its tick, crossing the outline,
+        # made it no square (as ``ticked`` infers from the text's marks).
+        return unseen[0], INFERRED * SEEN
+    if top < TICK_INK or top < FULLER * max(runner, 0.01):
+        return None
+    # With more than one box unseen, one of them might hold a second tick: the pick is
+    # kept, but in doubt (below the comparison's line, docpipe.compare.DOUBT_BELOW).
+    if len(best) < len({o.code for o in found}) - 1:
+        return opt, PARTLY_SEEN
+    return opt, SEEN

@@ -36,11 +36,13 @@ from extractors._beside import BESIDE, CJK_NAME, beside_value, date_again, shape
 from extractors._business import OPTIONS
 from extractors._forms import (
     DOUBT,
+    LOST_SEPARATOR_CONFIDENCE,
     Prose,
     code_value,
     find_date,
     fv,
     id_value,
+    lost_separator_date,
     overlapped,
     whole_enterprise,
 )
@@ -50,6 +52,7 @@ from extractors._ticks import (
     TICKED_MARKS,
     Option,
     find_options,
+    starts_marked,
     ticked,
     ticked_by_pixels,
 )
@@ -300,6 +303,8 @@ def _sign_date(region: Region, hit: Hit | None) -> FieldValue | None:
         found = find_date(_text(hit))
         if found is not None:
             return hit.value(found[0])
+        if (lost := lost_separator_date(_text(hit))) is not None:
+            return hit.value(lost, min(hit.confidence, LOST_SEPARATOR_CONFIDENCE))
     # No labelled date: the last date on the page (``年 月 日`` under the seal).
     prose = Prose.of(region.lines)
     found = find_date(prose.text)
@@ -312,7 +317,9 @@ def _sign_date(region: Region, hit: Hit | None) -> FieldValue | None:
 def _listed(hit: Hit) -> bool:
     """Whether a value is a list of tick-box options, not one typed in."""
     text = hit.text
-    return any(c in TICKED_MARKS or c in EMPTY_MARKS for c in text) or _option_count(hit) > 1
+    if any(c in TICKED_MARKS or c in EMPTY_MARKS for c in text) or starts_marked(text):
+        return True
+    return _option_count(hit) > 1
 
 
 def _option_count(hit: Hit) -> int:
@@ -488,7 +495,7 @@ def extract_application_form(region: Region) -> dict[str, FieldValue]:
     # label or value is one line); a scanned form a few degrees askew levelled so that
     # label and value share a row.
     grid = region.grid()
-    lines, back = level(in_cells(region.lines, grid), region.ocr.skew)
+    lines, back = level(in_cells(region.lines, grid, LABELS), region.ocr.skew)
     fields = _extract_form(replace(region, lines=lines), back, grid)
     return {k: back.value(v) for k, v in fields.items()}
 

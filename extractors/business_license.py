@@ -117,7 +117,7 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
     # 0.5°: a license's two columns still share their rows below that.
     # A license printed as a ruled table is read cell by cell.
     grid = region.grid()
-    levelled, back = level(in_cells(region.lines, grid), skew, min_skew=0.5)
+    levelled, back = level(in_cells(region.lines, grid, LABELS), skew, min_skew=0.5)
     lines = split_half_labels(levelled)
     hits = read_fields(lines, LABELS, grid)
     out: dict[str, FieldValue] = {}

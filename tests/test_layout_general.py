@@ -3,6 +3,7 @@ values, labels outside any list, labels centred on a tall value (issue 15)."""
 
 from __future__ import annotations
 
+import numpy as np
 from test_extract_business_license import read as read_license
 from test_extract_form import ln
 
@@ -245,3 +246,161 @@ def test_boxes_the_ocr_dropped_are_found_along_the_line_and_paired_in_order() ->
     found = find_options([line], OPTIONS)
     pick = ticked_by_pixels(found, np.asarray(im), lambda p: p)
     assert pick is not None and pick[0].code == "change_operator"
+
+
+def test_boxes_on_a_tilted_line_are_its_own_and_a_boxlike_character_is_passed_over() -> None:
+    """A tilted scan: the row below's ticked box is in the line's window, and a
+    character inside an option's text (曾 of 增) looks like a full box."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from extractors._business import OPTIONS
+    from extractors._ticks import find_options, ticked_by_pixels
+
+    slope = 0.08  # about 4.6 degrees
+
+    def box(draw: ImageDraw.ImageDraw, x: int, mid_y: float, tick: bool, full: bool) -> None:
+        y = round(mid_y + slope * x) - 12
+        draw.rectangle((x, y, x + 24, y + 24), outline="black", width=2)
+        if tick:
+            draw.line((x + 4, y + 12, x + 10, y + 20), fill="black", width=4)
+            draw.line((x + 10, y + 20, x + 22, y + 2), fill="black", width=4)
+        if full:  # the strokes of a character, denser than any tick
+            for k in (6, 12, 18):
+                draw.line((x + 3, y + k, x + 21, y + k), fill="black", width=3)
+
+    im = Image.new("RGB", (1000, 200), "white")
+    draw = ImageDraw.Draw(im)
+    for k, x in enumerate((20, 300, 620)):
+        box(draw, x, 40, tick=k == 1, full=False)
+    box(draw, 700, 40, tick=False, full=True)  # inside 新增企业操作员's text
+    box(draw, 160, 80, tick=True, full=False)  # the next row's tick, under the line
+    text = "新企业入网变更企业操作员新增企业操作员"
+    poly = [(10, 26 + slope * 10), (900, 26 + slope * 900), (900, 54 + slope * 900)]
+    poly.append((10, 54 + slope * 10))
+    line = OcrLine(text=text, poly=poly, confidence=0.95)
+    assert line.bbox[3] - line.bbox[1] > 2.5 * line.height  # the box is not the text
+    found = find_options([line], OPTIONS)
+    pick = ticked_by_pixels(found, np.asarray(im), lambda p: p)
+    assert pick is not None and pick[0].code == "change_operator"
+
+
+def _tick_row(boxes: list[tuple[int, str]]) -> np.ndarray:
+    """A row of drawn boxes at x: "empty", "tick", "faint" (a light outline, broken at
+    its corners), or "glyph" (a character's strokes closed in a square)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    im = Image.new("RGB", (1000, 80), "white")
+    draw = ImageDraw.Draw(im)
+    for x, kind in boxes:
+        y = 28
+        if kind == "faint":  # thin light grey, each side a pixel short of the corners
+            for a, b in (((x + 1, y), (x + 23, y)), ((x + 1, y + 24), (x + 23, y + 24))):
+                draw.line((a, b), fill=(170, 170, 170), width=1)
+            for a, b in (((x, y + 1), (x, y + 23)), ((x + 24, y + 1), (x + 24, y + 23))):
+                draw.line((a, b), fill=(170, 170, 170), width=1)
+            continue
+        draw.rectangle((x, y, x + 24, y + 24), outline="black", width=2)
+        if kind == "tick":
+            draw.line((x + 4, y + 12, x + 10, y + 20), fill="black", width=4)
+            draw.line((x + 10, y + 20, x + 22, y + 2), fill="black", width=4)
+        if kind == "glyph":
+            for k in (6, 10, 14, 18):
+                draw.line((x + 3, y + k, x + 21, y + k), fill="black", width=2)
+    return np.asarray(im)
+
+
+def _options_line() -> OcrLine:
+    text = "新企业入网变更企业操作员新增企业操作员"
+    return OcrLine(text=text, poly=[(10, 26), (900, 26), (900, 54), (10, 54)], confidence=0.95)
+
+
+def test_a_faint_empty_box_broken_at_its_corners_is_still_a_box() -> None:
+    """Light grey outlines a scan broke at the corners are traced, so every box is seen."""
+    from extractors._business import OPTIONS
+    from extractors._ticks import SEEN, find_options, ticked_by_pixels
+
+    image = _tick_row([(20, "faint"), (300, "tick"), (620, "faint")])
+    found = find_options([_options_line()], OPTIONS)
+    pick = ticked_by_pixels(found, image, lambda p: p)
+    assert pick is not None and pick[0].code == "change_operator" and pick[1] == SEEN
+
+
+def test_a_square_character_beside_an_option_is_not_its_box() -> None:
+    """A square of strokes (a character) holds more ink than a tick: never the tick."""
+    from extractors._business import OPTIONS
+    from extractors._ticks import find_options, ticked_by_pixels
+
+    # The glyph stands where 新企业入网's box should be; its own box is not seen.
+    image = _tick_row([(30, "glyph"), (300, "empty"), (620, "empty")])
+    found = find_options([_options_line()], OPTIONS)
+    pick = ticked_by_pixels(found, image, lambda p: p)
+    # Every box seen is empty and one option has none: that one is inferred, in doubt.
+    assert pick is not None and pick[0].code == "new_enterprise" and pick[1] < 0.9
+
+
+def test_a_tick_seen_with_most_other_boxes_unseen_is_a_doubt() -> None:
+    """One tick seen, two of the other boxes not: kept, below the comparison's line."""
+    from docpipe.compare import DOUBT_BELOW
+    from extractors._business import OPTIONS
+    from extractors._ticks import find_options, ticked_by_pixels
+
+    line = OcrLine(
+        text="新企业入网变更企业操作员新增企业操作员遗失或损坏补办",
+        poly=[(10, 26), (990, 26), (990, 54), (10, 54)],
+        confidence=0.95,
+    )
+    image = _tick_row([(20, "empty"), (270, "tick")])
+    found = find_options([line], OPTIONS)
+    pick = ticked_by_pixels(found, image, lambda p: p)
+    assert pick is not None and pick[0].code == "change_operator"
+    assert pick[1] * line.confidence < DOUBT_BELOW
+
+
+def test_a_date_under_a_signature_that_reached_the_cell_edge_is_its_own_field() -> None:
+    """经办人（签字）：… ends at the cell's edge; 填表日期：… under it starts a label."""
+    from docpipe.layout import in_cells
+    from docpipe.tables import grid_from_cells
+    from extractors.application_form import LABELS
+
+    grid = grid_from_cells([(100, 1100, 1150, 1300), (100, 1300, 1150, 1450)])
+    assert grid is not None
+    lines = [
+        ln("经办人(签字)：曹红", 853, 1325, w=240, h=40),
+        ln("填表日期：2026/5/7", 857, 1380, w=215, h=36),
+    ]
+    assert len(in_cells(lines, grid, LABELS)) == 2
+    # Without the labels the two lines are one wrapped value (what the form used to read).
+    assert len(in_cells(lines, grid)) == 1
+
+
+def test_a_labelled_date_that_lost_its_first_dot_is_read_in_doubt() -> None:
+    from docpipe.compare import DOUBT_BELOW
+
+    lines = [ln("申请日期：202501.20", 900, 1600)]
+    got = extract_application_form(
+        Region(
+            "f.jpg",
+            1,
+            lines,
+            OcrPage(width=1400, height=2000, lines=lines),
+            kind=DocKind.application_form,
+        )
+    )
+    assert got["sign_date"].value == "2025-01-20"
+    assert got["sign_date"].confidence < DOUBT_BELOW
+
+
+def test_an_id_type_list_in_bracketed_marks_under_its_label() -> None:
+    """证件类别 over [x]居民身份证 [ ]港澳台居民居住证 …: the ticked type, no bracket."""
+    lines = [
+        ln("证件类别", 199, 1146, w=100, h=24),
+        ln("[x]居民身份证", 199, 1182, w=191, h=36),
+        ln("[ ]港澳台居民居住证", 424, 1182, w=275, h=36),
+        ln("[ ]外国人永久居留身份证", 733, 1182, w=337, h=36),
+        ln("[ ]其他", 1103, 1182, w=92, h=36),
+    ]
+    page = OcrPage(width=1400, height=2000, lines=lines, source="text-layer")
+    got = extract_application_form(Region("f.pdf", 1, lines, page, kind=DocKind.application_form))
+    assert got["operator_id_type"].value == "居民身份证"
