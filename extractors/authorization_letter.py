@@ -38,10 +38,12 @@ from extractors._beside import CJK_NAME, beside_value, date_again, voted
 from extractors._business import OPTIONS, PORTAL_NAME, business_in
 from extractors._forms import (
     DOUBT,
+    LOST_SEPARATOR_CONFIDENCE,
     Prose,
     code_value,
     find_date,
     id_value,
+    lost_separator_date,
     overlapped,
     whole_enterprise,
 )
@@ -223,6 +225,38 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     return _as_sealed(region, value, *held.values()) if len(held) == 1 else value
 
 
+# The enterprise named in the letter's prose, just before its credit code in brackets:
+# ``本单位义乌市世世晟工贸经营部（统一社会信用代码：…）``. It starts after the phrase
+# that introduces it (本单位, 我公司 …) or after the sentence's last mark.
+_INTRODUCED = re.compile(r"(?:本单位|我单位|本公司|我公司|兹有|委托单位|委托方)[：:]?\s*")
+_NAMED_BEFORE_CODE = re.compile(
+    r"(?:本单位|我单位|本公司|我公司|兹有|委托单位|委托方|[：:，,。；;]|^)"
+    r"(?P<name>[^：:，,。；;\n]{4,40}?)\s*[（(]\s*(?:统一社会信用代码|社会信用代码|信用代码)"
+)
+
+
+def _enterprise_in_prose(prose: Prose) -> FieldValue | None:
+    """The one whole enterprise name the prose names before its credit code, else ``None``.
+
+    A letter may name its enterprise twice: in its text and beside 委托单位 under the
+    seal, whose ink crosses that second reading. The text's reading is the seal-free one.
+    """
+    found: list[tuple[int, int, str]] = []
+    for m in _NAMED_BEFORE_CODE.finditer(prose.text):
+        start, end = m.span("name")
+        # The name starts after the last phrase introducing it (a title or addressee
+        # run into the line: ``授权委托书本单位…``).
+        for lead in _INTRODUCED.finditer(prose.text, start, end):
+            start = lead.end()
+        name = prose.text[start:end].strip()
+        if whole_enterprise(name):
+            found.append((start, end, name))
+    if len({name for _, _, name in found}) != 1:
+        return None
+    start, end, name = found[0]
+    return prose.value(start, end, name)
+
+
 # How far right of its label an undetected name is read, in line heights.
 NAME_REACH = 16.0
 
@@ -366,6 +400,8 @@ def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | No
         found = find_date(hit.text)
         if found is not None:
             return hit.value(found[0])
+        if (lost := lost_separator_date(hit.text)) is not None:
+            return hit.value(lost, min(hit.confidence, LOST_SEPARATOR_CONFIDENCE))
     # A line holding a date and little else is the signature date; the last one wins.
     for line in reversed(region.lines):
         found = find_date(line.text)
@@ -399,12 +435,19 @@ def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
     """Fields of an authorization letter (CONTRACT §2 ``authorization_letter``)."""
     # A letter of labelled facts may be a ruled table: read it cell by cell.
     grid = region.grid()
-    region = replace(region, lines=_relabel(in_cells(region.lines, grid)))
+    region = replace(region, lines=_relabel(in_cells(region.lines, grid, LABELS)))
     hits = read_fields(region.lines, LABELS, grid)
     prose = Prose.of(region.lines)
     out: dict[str, FieldValue] = {}
     hit = hits.get("enterprise_name")
-    if (v := _enterprise(region, hit)) is not None:
+    v = _enterprise(region, hit)
+    # Of the name read beside its label and the name read in the text, the surer one,
+    # when the text's is whole (the label's is the one a seal crosses).
+    if (told := _enterprise_in_prose(prose)) is not None and (
+        v is None or not v.value or told.confidence > v.confidence
+    ):
+        v = told
+    if v is not None:
         out["enterprise_name"] = v
     if (v := _credit_code(region, hits.get("credit_code"), prose)) is not None:
         out["credit_code"] = v

@@ -553,3 +553,22 @@ def test_a_seal_mark_under_the_name_is_not_the_names() -> None:
     ]
     out = extract_authorization_letter(region(lines))
     assert out["enterprise_name"].value == "义乌市鑫嘉报关有限公司"
+
+
+def test_the_name_in_the_text_stands_over_its_seal_crossed_reading_under_the_seal() -> None:
+    """本单位X（统一社会信用代码…）: the text's X, not 委托单位：… read through the seal's ink."""
+    lines = [
+        ln("授权委托书", 448, 168),
+        ln("本单位义乌市世世晟工贸经营部（统一社会信用代码：", 213, 377),
+        ln("91330782725118J58U)现授权许俊（身份证号码：", 149, 436),
+        ln("370202197105207278)为我单位代理人，代表本单位前往中国电子口", 149, 496),
+        ln("岸数据中心杭州分中心办理中国电子口岸变更企业操作员业务。", 149, 556),
+        ln("委托单位", 544, 936, w=132),
+        ln("(盖章)：义乌市世世晟工贸", 693, 932, w=386, conf=0.95),
+        ln("器", 857, 970, w=56, conf=0.34),
+        ln("经营部", 541, 1002, w=106),
+        ln("2025年08月28日", 839, 1109),
+    ]
+    got = extract_authorization_letter(region(lines))
+    assert got["enterprise_name"].value == "义乌市世世晟工贸经营部"
+    assert got["enterprise_name"].confidence >= DOUBT_BELOW
