@@ -609,7 +609,8 @@ def _wraps_joined(
         for line in row:
             h = max(line.height, 1.0)
             target = None
-            if any(p.match(clean(line.text)) for p in label_starts):
+            text = clean(line.text)
+            if any(p.match(text) for p in label_starts):
                 out.append([line])
                 continue
             for g in out:

@@ -69,7 +69,9 @@ def _pattern(variant: str) -> re.Pattern[str]:
 
 
 # A mark typed in brackets: ``[x]`` / ``(√)`` ticked, ``[ ]`` / ``（ ）`` empty.
-BRACKETED = re.compile(r"[\[【(（]\s*(?P<in>[xX×√✓✔vV*]?)\s*[\]】)）]$")
+_BRACKET_MARK = r"[\[【(（]\s*(?P<in>[xX×√✓✔vV*]?)\s*[\]】)）]"
+BRACKETED = re.compile(_BRACKET_MARK + "$")
+LEADING_MARK = re.compile(_BRACKET_MARK)
 
 
 def starts_marked(text: str) -> bool:
@@ -81,8 +83,7 @@ def starts_marked(text: str) -> bool:
     t = text.lstrip()
     if t[:1] and t[0] in GLYPH_MARKS:
         return True
-    m = re.match(r"[\[【(（]\s*[xX×√✓✔vV*]?\s*[\]】)）]", t)
-    return m is not None
+    return LEADING_MARK.match(t) is not None
 
 
 def _class_before(before: str) -> str:
@@ -200,13 +201,21 @@ def box_ink(
         return None
     patch = image[wy0:wy1, wx0:wx1]
     dark = _dark(patch)
-    inks = [ink for box in _outlines(_traced(patch, h), h) if _box_like(ink := _ink(dark, box))]
+    boxes = _outlines(_traced(patch, h), h)
+    inks = [ink for box in boxes if (ink := _box_ink(dark, box)) is not None]
     return inks[0] if inks else None
 
 
-def _box_like(ink: float | None) -> bool:
-    """Whether an outline's inside holds what a box may: nothing, a tick, or all ink."""
-    return ink is not None and not CHARACTER_INK[0] < ink < CHARACTER_INK[1]
+def _box_ink(dark: np.ndarray, box: Box) -> float | None:
+    """The ink inside an outline, or ``None`` when the outline is no box's.
+
+    A box holds nothing, a tick, or all ink; a character's strokes fill
+    ``CHARACTER_INK`` of it.
+    """
+    ink = _ink(dark, box)
+    if ink is None or CHARACTER_INK[0] < ink < CHARACTER_INK[1]:
+        return None
+    return ink
 
 
 Box = tuple[int, int, int, int]
@@ -325,8 +334,7 @@ def boxes_along(
     out = []
     for box in _outlines(_traced(patch, h), h):
         t, off = _along((wx0 + box[0] + box[2] / 2, wy0 + box[1] + box[3] / 2), mid)
-        if off <= 0.5 * h and _box_like(ink := _ink(dark, box)):
-            assert ink is not None
+        if off <= 0.5 * h and (ink := _box_ink(dark, box)) is not None:
             out.append((t, ink))
     return sorted(out)
 

@@ -228,9 +228,10 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
 # The enterprise named in the letter's prose, just before its credit code in brackets:
 # ``本单位义乌市世世晟工贸经营部（统一社会信用代码：…）``. It starts after the phrase
 # that introduces it (本单位, 我公司 …) or after the sentence's last mark.
-_INTRODUCED = re.compile(r"(?:本单位|我单位|本公司|我公司|兹有|委托单位|委托方)[：:]?\s*")
+_INTRO = "本单位|我单位|本公司|我公司|兹有|委托单位|委托方"
+_INTRODUCED = re.compile(rf"(?:{_INTRO})[：:]?\s*")
 _NAMED_BEFORE_CODE = re.compile(
-    r"(?:本单位|我单位|本公司|我公司|兹有|委托单位|委托方|[：:，,。；;]|^)"
+    rf"(?:{_INTRO}|[：:，,。；;]|^)"
     r"(?P<name>[^：:，,。；;\n]{4,40}?)\s*[（(]\s*(?:统一社会信用代码|社会信用代码|信用代码)"
 )
 
