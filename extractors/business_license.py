@@ -26,6 +26,7 @@ import itertools
 import math
 import re
 from collections.abc import Sequence
+from datetime import date
 
 from docpipe.checkdigits import USCC_ALPHABET, is_valid_uscc
 from docpipe.extract import Region, extractor
@@ -46,6 +47,7 @@ from docpipe.layout import (
 from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, is_long_term, norm_date, numeral_dates
 from docpipe.ocr.base import OcrLine
+from docpipe.reread import CONTRADICTED
 from extractors._authority import printed_authority, seal_authority
 from extractors._beside import BESIDE, CJK_NAME, date_again, voted
 from extractors._forms import fv as field_value
@@ -188,6 +190,11 @@ _SCOPE_HEAD = re.compile(r"((?:一般|许可)项目)[;；]")
 _SCOPE_STOP = re.compile(r"(?<![)）])[。.](?=[\u4e00-\u9fff])(?!(?:一般|许可|经营)?项目)")
 
 
+# …and a middle dot between two items is the enumeration comma read small (技术服务·技术
+# 开发, acc2 20143): a scope names no person.
+_SCOPE_DOT = re.compile(r"(?<=[\u4e00-\u9fff])[·•・](?=[\u4e00-\u9fff])")
+
+
 def _scope_marks(text: str) -> str:
     """The scope's list marks as printed where the OCR confused them (；→：, 、→。, ：→；).
 
@@ -197,7 +204,10 @@ def _scope_marks(text: str) -> str:
     '一般项目：日用百货销售。许可项目：货物进出口（除依法须经批准的项目外）。'
     >>> _scope_marks("一般项目；五金产品批发")
     '一般项目：五金产品批发'
+    >>> _scope_marks("一般项目：技术服务·技术开发")
+    '一般项目：技术服务、技术开发'
     """
+    text = _SCOPE_DOT.sub("、", text)
     return _SCOPE_HEAD.sub(r"\1：", _SCOPE_STOP.sub("、", _SCOPE_COLON.sub("；", text)))
 
 
@@ -422,12 +432,35 @@ def _issue_date(
         return None
     _, iso, group = best
     b = union(ln.bbox for ln in group)
+    text = " | ".join(ln.text for ln in group)
+    conf = min(ln.confidence for ln in group)
+    if _unlikely_date(compact(text), iso):
+        conf = min(conf, CONTRADICTED)
     return FieldValue(
         value=iso,
-        confidence=round(min(ln.confidence for ln in group), 4),
+        confidence=round(conf, 4),
         bbox=(round(b[0]), round(b[1]), round(b[2]), round(b[3])),
-        raw=" | ".join(ln.text for ln in group),
+        raw=text,
     )
+
+
+# A license pads month and day alike (2011年09月16日, 2011年9月16日): a padded month
+# beside a one-digit day is a day that lost a digit under the seal (2011年09月1日 read
+# for 2011年09月16日 at 1.00, accuracy 20038; 2024年08月2日, 20138).
+_UNEVEN_PADDING = re.compile(r"\d{4}年0\d月\d(?!\d)|\d{4}年[1-9]月0\d")
+
+
+def _unlikely_date(text: str, iso: str) -> bool:
+    """A date the license cannot have printed: padded unevenly, or not yet come.
+
+    A year read wrong under the seal may lie ahead (2085 for 2025, accuracy 20057).
+
+    >>> _unlikely_date("2011年09月1日", "2011-09-01"), _unlikely_date("2011年9月1日", "2011-09-01")
+    (True, False)
+    >>> _unlikely_date("2085年1月31日", "2085-01-31")
+    True
+    """
+    return bool(_UNEVEN_PADDING.search(text)) or iso > date.today().isoformat()
 
 
 def _by_corner(lines: Sequence[OcrLine], width: float, height: float) -> list[OcrLine]:

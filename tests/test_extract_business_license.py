@@ -490,6 +490,49 @@ def test_an_issue_date_with_a_digit_lost_under_the_seal_is_read_again() -> None:
     assert "issue_date" not in extract_business_license(reg)
 
 
+def test_a_numeral_date_whose_year_lost_its_head_is_read_from_further_left() -> None:
+    """Accuracy 20041: the ring crossed 二〇 of 二〇一六年五月十九日; the box began at 一六年.
+
+    The second look cuts the line wider on the left (where the lost characters are);
+    readings that give no date abstain, a year that lost one 〇 gives the one year it can
+    be, and the date stands in doubt, never sure.
+    """
+    lines = [*company()[:-3], *footer("一六年五月十九日")]
+    reg = region(lines)
+    assert "issue_date" not in extract_business_license(reg)
+    seen: list[OcrLine] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        seen.append(line)
+        texts = ("二〇一六年五月十九日", "二一六年五月十九日", "二〇一六年五月十九日")
+        return [OcrLine(text=t, poly=line.poly, confidence=0.99) for t in texts]
+
+    reg.reread = reread
+    got = extract_business_license(reg)["issue_date"]
+    assert got.value == "2016-05-19" and got.confidence < DOUBT_BELOW
+    box = next(x for x in lines if x.text == "一六年五月十九日").bbox
+    # Reached at least three line heights further left, no further right.
+    assert seen[0].bbox[0] <= box[0] - 3 * 26 + 1 and seen[0].bbox[2] == pytest.approx(box[2])
+    reg.reread = _rereading("二二一年十一月九日", "二二一年十一月九日")
+    assert extract_business_license(reg)["issue_date"].value == "2021-11-09"
+    # A reading that gives another date contradicts: unread.
+    reg.reread = _rereading("二〇一六年五月十九日", "二〇一五年五月十九日")
+    assert "issue_date" not in extract_business_license(reg)
+
+
+@pytest.mark.parametrize(
+    "printed,value",
+    [("2011年09月1日", "2011-09-01"), ("2085年01月31日", "2085-01-31")],
+    ids=["day-lost-a-digit", "not-yet-come"],
+)
+def test_an_issue_date_the_license_cannot_print_is_in_doubt(printed: str, value: str) -> None:
+    """A padded month beside a one-digit day, or a date ahead: read, but never sure."""
+    got = extract_business_license(region([*company()[:-3], *footer(printed)]))["issue_date"]
+    assert got.value == value and got.confidence < DOUBT_BELOW
+    sure = extract_business_license(region([*company()[:-3], *footer("2011年9月1日")]))
+    assert sure["issue_date"].confidence >= DOUBT_BELOW
+
+
 def _scored(*readings: tuple[str, float]) -> Callable[[OcrLine, float], list[OcrLine]]:
     """Second readings, each scoring every character but the fourth 1.0, that one as given."""
 
