@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from docpipe.models import BBox, FieldValue
-from docpipe.ocr.base import OcrLine
+from docpipe.ocr.base import OcrLine, Point
 from docpipe.tables import Cell, Grid, split_at_rulings
 
 # Punctuation the OCR leaves between a label and its value.
@@ -353,31 +353,53 @@ def read_fields(
     gap = _wrap_gap(all_rows, found_in)
     for r_index, row in enumerate(all_rows):
         joined, chars = _row_chars(row)
-        found = _find_labels(joined, chars, labels, set(hits)) if found_in[r_index] else []
+        # A reported field's label is printed once; a stop word (``_phone``: 传真, then
+        # 固定电话 over the device number's row, verify 70043) may stand several times.
+        taken = {f for f in hits if not f.startswith("_")}
+        found = _find_labels(joined, chars, labels, taken) if found_in[r_index] else []
         if not found:
             _continue_rows(row, open_hits, gap, grid)
             continue
+        # What stands left of the row's first label continues a value of that column
+        # (the scope's second line level with 合伙期限 on the right, acc2 20045).
+        lead = [sp for sp in _spans(chars, 0, found[0][0]) if sp.text.strip(LEAD)]
+        _continue_rows(
+            [sp.line for sp in lead if sp.start == 0 and sp.end == len(sp.line.text)],
+            open_hits,
+            gap,
+            grid,
+        )
         new_hits = []
         dropped: list[Span] = []  # far right of a value: another column's text
         for k, (s, e, lab) in enumerate(found):
             nxt = found[k + 1][0] if k + 1 < len(found) else len(joined)
             label_box = _box_of(chars, s, e)
             pieces = [sp for sp in _spans(chars, e, nxt) if sp.text.strip(LEAD)]
-            spans = _near(label_box, pieces)
             right = (
                 _box_of(chars, found[k + 1][0], found[k + 1][1])[0]
                 if k + 1 < len(found)
                 else float("inf")
             )
+            # Another column's value still open to the right bounds this one: its wrapped
+            # line may stand level with this label (an address's 3单元2001室 beside the
+            # scope's first line, verify 70041).
+            bound = _open_bound(label_box, open_hits)
+            inside = [sp for sp in pieces if sp.bbox[0] < bound]
+            spans = _near(label_box, inside)
+            if len(inside) < len(pieces):
+                right = min(right, bound)
             if len(spans) < len(pieces):
                 dropped += pieces[len(spans) :]
+            if spans and len(spans) < len(inside):
                 end = spans[-1].bbox
                 right = min(right, end[2] + (end[3] - end[1]))
             left = spans[0].bbox[0] if spans else label_box[2]
             hit = Hit(lab, label_box, spans, (min(left, label_box[2]), right))
-            if not spans and lab.below:
+            if not spans and grid is not None:
+                _take_cell(hit, lines, grid, hits, labels)
+            if not hit.spans and lab.below:
                 _take_below(hit, all_rows[r_index + 1 : r_index + 3], labels)
-            hits[lab.field] = hit
+            hits.setdefault(lab.field, hit)  # a stop word's first hit is the one kept
             new_hits.append(hit)
         # A labelled row closes the fields it shares a column with and opens its own.
         open_hits = [
@@ -394,6 +416,21 @@ def read_fields(
         if h.label.multiline:
             _take_above(h, [ln for ln in lines if not _holds_label(ln, labels_at)], used, gap)
     return hits
+
+
+def _open_bound(label: BBox, open_hits: list[Hit]) -> float:
+    """Where the nearest value still open in a column right of ``label`` begins.
+
+    A column right of the label: its label starts after this one ends (on a one-column
+    page the open value above starts right of its own label, left of this one's end).
+    The margin is the one a wrapped line may start left of its value (``_continue_rows``).
+    """
+    starts = [
+        h.column[0] - 1.5 * max(h.spans[-1].line.height, 1.0)
+        for h in open_hits
+        if h.spans and h.label_bbox[0] > label[2]
+    ]
+    return min(starts, default=float("inf"))
 
 
 # Text this many line heights right of a value, with no label between, is no part of
@@ -520,10 +557,52 @@ def _continue_rows(
                 continue  # as far below as the next field: not a wrap
             if last is not None and not _same_cell(line, last, grid):
                 continue  # across a ruling
-            if lo - 1.5 * height <= x0 < min(hi, lo + 3 * height):
+            # Under the column's start (the label's end) or under the value's first
+            # character (a value set well right of its label).
+            starts = (lo, h.spans[0].bbox[0]) if h.spans else (lo,)
+            if any(s - 1.5 * height <= x0 < min(hi, s + 3 * height) for s in starts):
                 best = h
+            elif last is not None and x0 < hi and _goes_on(last, line):
+                best = h  # the second box of a line just taken (acc2 20121)
         if best is not None:
             best.spans.append(Span(line, 0, len(line.text)))
+
+
+def _take_cell(
+    hit: Hit, lines: Sequence[OcrLine], grid: Grid, hits: dict[str, Hit], labels: Sequence[Label]
+) -> None:
+    """The value cell right of a label whose row holds none: every line in it, in order.
+
+    A cell of options taller than its label's row (■居民身份证 □港澳台居民居住证 … over
+    □其他 beside a label centred between them, verify 70032) reads as the label's
+    value, its lines above the label's row too, when they stand level with the label.
+    Lines another field holds, and a cell holding a label, are not taken.
+    """
+    x0, y0, x1, y1 = hit.label_bbox
+    own = grid.cell_at((x0 + x1) / 2, (y0 + y1) / 2)
+    cell = grid.right_of(own) if own is not None else None
+    if cell is None:
+        return
+    taken = {id(s.line) for h in hits.values() for s in h.spans}
+    inside = [ln for ln in lines if id(ln) not in taken and grid.cell_at(*ln.center) == cell]
+    patterns = _all_patterns(labels)
+    if not inside or any(p.search(compact(ln.text)) for ln in inside for p in patterns):
+        return
+    # Level with the label: its lines reach above and below the label's middle (a grid
+    # read off a scan may merge a row with the one above, acc2 20009).
+    cy = (y0 + y1) / 2
+    if not min(ln.bbox[1] for ln in inside) <= cy <= max(ln.bbox[3] for ln in inside):
+        return
+    ordered = [ln for row in rows(inside) for ln in row]
+    hit.spans.extend(Span(ln, 0, len(ln.text)) for ln in ordered)
+    hit.column = (min(ln.bbox[0] for ln in ordered), max(ln.bbox[2] for ln in ordered))
+
+
+def _goes_on(last: OcrLine, line: OcrLine) -> bool:
+    """Whether ``line`` is the next box of ``last``'s visual line: level, just after it."""
+    h = max(min(last.height, line.height), 1.0)
+    level_ = abs(last.center[1] - line.center[1]) < 0.5 * h
+    return level_ and -0.5 * h <= line.bbox[0] - last.bbox[2] < 1.5 * h
 
 
 def _take_below(hit: Hit, next_rows: list[list[OcrLine]], labels: Sequence[Label]) -> None:
@@ -561,7 +640,10 @@ def _take_below(hit: Hit, next_rows: list[list[OcrLine]], labels: Sequence[Label
 
 
 def in_cells(
-    lines: Sequence[OcrLine], grid: Grid | None, labels: Sequence[Label] = ()
+    lines: Sequence[OcrLine],
+    grid: Grid | None,
+    labels: Sequence[Label] = (),
+    apart: Sequence[re.Pattern[str]] = (),
 ) -> list[OcrLine]:
     """The lines of a ruled table cut at its rulings and joined where they wrap in a cell.
 
@@ -572,8 +654,10 @@ def in_cells(
     value share a row, and no value runs across a ruling. A line wraps when it fills its
     cell to the right edge; lines that do not (a signature block's ``盖章：`` / ``日期：``)
     stay apart, and so does a line that starts with one of ``labels`` and a colon
-    (``填表日期：…`` under a signature that reached the edge): a new field, not a wrap.
-    Without a grid the lines are returned as they are.
+    (``填表日期：…`` under a signature that reached the edge): a new field, not a wrap;
+    so does a line that starts with a date, or matches one of ``apart`` (a row of tick
+    boxes: each row's geometry is where its ticks are looked for). Without a grid the
+    lines are returned as they are.
     """
     if grid is None:
         return list(lines)
@@ -586,23 +670,63 @@ def in_cells(
         else:
             by_cell.setdefault(cell, []).append(line)
     starts = [re.compile(rf"(?:{p.pattern})[:：]|(?:{p.pattern})$") for p in _all_patterns(labels)]
+    starts += [_DATE_START, *apart]
     for cell, group in by_cell.items():
-        out.extend(_wraps_joined(cell, group, starts))
-    return out
+        if not grid.skew:
+            out.extend(_wraps_joined(cell.bbox, group, starts))
+            continue
+        # A photo askew: a tilted line's box is taller than its text and overlaps the
+        # next one, so wraps are told in the grid's levelled frame and turned back
+        # (acc2 20009: at 3° the scope's lines joined every other one).
+        levelled = [_moved(ln, grid.level) for ln in group]
+        joined = _wraps_joined(cell.level, levelled, starts)
+        out.extend(_moved(ln, grid.unlevel) for ln in joined)
+    return [ln for ln in out if not _echo(ln, out)]
+
+
+# A box of a character or two, read weakly, lying mostly inside another line's box is
+# the detector's second look at that line's last glyph (``o`` at 0.67 over the end of a
+# scope's line, acc2 20149), not text of its own.
+ECHO_CHARS, ECHO_CONFIDENCE, ECHO_INSIDE = 2, 0.8, 0.6
+
+
+def _echo(line: OcrLine, lines: Sequence[OcrLine]) -> bool:
+    if len(line.text.strip()) > ECHO_CHARS or line.confidence >= ECHO_CONFIDENCE:
+        return False
+    x0, y0, x1, y1 = line.bbox
+    area = max((x1 - x0) * (y1 - y0), 1.0)
+    for other in lines:
+        if other is line or len(other.text) <= len(line.text):
+            continue
+        a0, b0, a1, b1 = other.bbox
+        inter = max(0.0, min(x1, a1) - max(x0, a0)) * max(0.0, min(y1, b1) - max(y0, b0))
+        if inter >= ECHO_INSIDE * area:
+            return True
+    return False
+
+
+def _moved(line: OcrLine, how: Callable[[float, float], Point]) -> OcrLine:
+    return line.model_copy(update={"poly": [how(x, y) for x, y in line.poly]})
 
 
 def _all_patterns(labels: Sequence[Label]) -> list[re.Pattern[str]]:
     return [p for lab in labels for p in lab.patterns()]
 
 
+# A line that starts with a year (its first numeral perhaps misread) is a date of its
+# own, not the wrap of a name that reached the cell's edge (经办人 阿依古丽·吐尔逊 over
+# 二〇二五年九月五日 read 上〇二五年九月五, verify 70043).
+_DATE_START = re.compile(r"^\S?[0-9〇○零O一二三四五六七八九]{2,4}\s*年")
+
+
 def _wraps_joined(
-    cell: Cell, group: list[OcrLine], label_starts: Sequence[re.Pattern[str]] = ()
+    cell: BBox, group: list[OcrLine], label_starts: Sequence[re.Pattern[str]] = ()
 ) -> list[OcrLine]:
     """A cell's lines, each joined to the one above it when that one wrapped.
 
-    A line wrapped when it reaches the cell's right edge and the next, one line lower,
-    ends no further right and does not start a label. Pieces side by side stay apart:
-    each may start a label.
+    A line wrapped when it reaches the cell's right edge and the next, one line lower and
+    under it, ends no further right and starts nothing of ``label_starts`` (a label, a
+    date, a row of options). Pieces side by side stay apart: each may start a label.
     """
     out: list[list[OcrLine]] = []
     for row in rows(group):
@@ -613,17 +737,23 @@ def _wraps_joined(
             if any(p.match(text) for p in label_starts):
                 out.append([line])
                 continue
+            nearest = math.inf
             for g in out:
                 prev = g[-1]
                 hh = max(min(prev.height, h), 1.0)
+                # One line lower, centre to centre, in text heights: a tilted line's box
+                # is taller than its text and says little (acc2 20083).
+                drop = line.center[1] - prev.center[1]
                 # Centred text (a label cell's) wraps to a centred line: where the
                 # next line starts says nothing, that the last one was full does.
                 if (
-                    prev.bbox[2] >= cell.bbox[2] - 2.5 * hh
-                    and 0 <= line.bbox[1] - prev.bbox[3] + 0.3 * hh <= 1.3 * hh
+                    prev.bbox[2] >= cell[2] - 2.5 * hh
+                    and 0.7 * hh <= drop <= 2.0 * hh
                     and line.bbox[2] <= prev.bbox[2] + hh
+                    and line.bbox[2] > prev.bbox[0]  # under it, not beside (acc1 5011)
+                    and drop < nearest
                 ):
-                    target = g
+                    target, nearest = g, drop
             if target is not None:
                 target.append(line)
             else:

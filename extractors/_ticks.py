@@ -36,6 +36,9 @@ EMPTY_MARKS = frozenset("□☐▢◻○◯口ロ囗")
 # The marks that are symbols no value holds: not the characters read for a box (区, 口)
 # and not ×, which a value may hold (3×4).
 GLYPH_MARKS = frozenset(c for c in TICKED_MARKS | EMPTY_MARKS if not c.isalpha()) - {"×"}
+# A line that starts with a box or tick: a row of options, never the wrap of the line
+# above (``layout.in_cells``; acc2 20041, where the first row's boxes were not read).
+OPTION_ROW = re.compile(f"[{re.escape(''.join(sorted(GLYPH_MARKS)))}]")
 # Confidence factor for an option inferred from the others' empty boxes.
 INFERRED = 0.92
 # Confidence factor for a tick seen in the pixels, not in the text.

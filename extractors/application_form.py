@@ -49,6 +49,7 @@ from extractors._forms import (
 from extractors._ticks import (
     EMPTY_MARKS,
     INFERRED,
+    OPTION_ROW,
     TICKED_MARKS,
     Option,
     find_options,
@@ -495,7 +496,7 @@ def extract_application_form(region: Region) -> dict[str, FieldValue]:
     # label or value is one line); a scanned form a few degrees askew levelled so that
     # label and value share a row.
     grid = region.grid()
-    lines, back = level(in_cells(region.lines, grid, LABELS), region.ocr.skew)
+    lines, back = level(in_cells(region.lines, grid, LABELS, (OPTION_ROW,)), region.ocr.skew)
     fields = _extract_form(replace(region, lines=lines), back, grid)
     return {k: back.value(v) for k, v in fields.items()}
 

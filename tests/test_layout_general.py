@@ -54,6 +54,23 @@ def test_four_cells_a_row_a_value_never_runs_into_the_next_cell() -> None:
     assert glued is not None and "统一社会信用代码" in glued
 
 
+def test_a_cell_of_options_taller_than_its_labels_row_is_the_labels_value() -> None:
+    """Verify 70032: 证件名称 centred beside two rows of options, the first row above it."""
+    cells = [(100, 1080, 250, 1175), (250, 1080, 1100, 1175), (100, 1175, 250, 1235)]
+    cells.append((250, 1175, 1100, 1235))
+    lines = [
+        ln("■居民身份证", 260, 1087), ln("□港澳台居民居住证", 450, 1087),
+        ln("证件名称", 110, 1111),
+        ln("□其他", 260, 1133),
+        ln("介质编号", 110, 1190), ln("7147666354406", 260, 1190, w=200),
+    ]  # fmt: skip
+    got = form(lines, cells)
+    assert got["operator_id_type"] == "居民身份证"
+    assert got["device_number"] == "7147666354406"
+    # Without the table the options above the label's row are no one's.
+    assert form(lines, None).get("operator_id_type") != "居民身份证"
+
+
 def test_a_label_wrapped_in_its_cell_is_one_label() -> None:
     """身份证件类 / 型 in a narrow label cell: read as 身份证件类型, its value beside it."""
     cells = [(100, 300, 250, 380), (250, 300, 700, 380)]
@@ -223,6 +240,32 @@ def test_an_address_line_level_with_the_next_rows_label_continues_the_address() 
     got = read_license(lines)
     assert got["address"] == "浙江省杭州市西湖区长江中路430号阳光花园12幢2单元1803室"
     assert got["enterprise_type"] == "个人独资企业"
+
+
+def test_an_address_line_beside_a_long_scope_line_is_the_addresss_not_the_scopes() -> None:
+    """Verify 70041: the scope's first line reaches within FAR_GAP of the right column, so
+    the address's wrapped line level with it is bounded off by the open address's column."""
+    from test_extract_business_license import footer, header
+    from test_extract_business_license import ln as lln
+
+    lines = [
+        *header(),
+        lln("名称：佳安（宁波）贸易商行", 135, 497, 33),
+        lln("成立日期：2009年02月28日", 1011, 495, 33),
+        lln("类型：个人独资企业", 134, 555, 33),
+        lln("投资人：廖婧", 133, 610, 33),
+        lln("住所：浙江省宁波市北仑区建设一路290号东方名苑16幢", 1012, 610, 31),
+        lln("3单元2001室", 1101, 654, 33),
+        lln("经营范围", 134, 668, 33),
+        lln("：一般项目：技术服务、技术开发、技术咨询、技术", 249, 670, 29),
+        lln("交流、技术转让、技术推广；软件开发。", 278, 709, 33),
+        *footer(),
+    ]  # fmt: skip
+    got = read_license(lines)
+    assert got["address"] == "浙江省宁波市北仑区建设一路290号东方名苑16幢3单元2001室"
+    assert got["business_scope"] == (
+        "一般项目：技术服务、技术开发、技术咨询、技术交流、技术转让、技术推广；软件开发。"
+    )
 
 
 def test_boxes_the_ocr_dropped_are_found_along_the_line_and_paired_in_order() -> None:
@@ -404,3 +447,130 @@ def test_an_id_type_list_in_bracketed_marks_under_its_label() -> None:
     page = OcrPage(width=1400, height=2000, lines=lines, source="text-layer")
     got = extract_application_form(Region("f.pdf", 1, lines, page, kind=DocKind.application_form))
     assert got["operator_id_type"].value == "居民身份证"
+
+
+def test_a_date_under_a_name_that_filled_its_cell_is_not_the_names_wrap() -> None:
+    """Verify 70043: 阿依古丽·吐尔逊 reached the signature cell's edge; the date under it
+    starts a line of its own (its first numeral misread), not the name's second line."""
+    from docpipe.layout import in_cells
+
+    cells = [(100, 1500, 300, 1720), (300, 1500, 1000, 1720)]
+    lines = [
+        ln("经办人（签字）：阿依古丽·吐尔逊", 320, 1590, w=670),
+        ln("上〇二五年九月五", 330, 1640, w=236),
+    ]
+    page = OcrPage(width=1200, height=1800, lines=lines, source="text-layer", cells=cells)
+    reg = Region("form.pdf", 1, lines, page, None, DocKind.application_form)
+    assert [x.text for x in in_cells(lines, reg.grid())] == [x.text for x in lines]
+    # A name's true wrap still joins.
+    wrapped = [lines[0], ln("买买提", 330, 1640, w=90)]
+    joined = [x.text for x in in_cells(wrapped, reg.grid())]
+    assert joined == ["经办人（签字）：阿依古丽·吐尔逊买买提"]
+
+
+def test_a_sign_date_whose_first_numeral_was_misread_is_read_again_in_doubt() -> None:
+    """上〇二五年九月五 on the page: cut wider on the left and read again, 〇二五年九月五日
+    (the first 二 under the ring) gives the one year that can have lost a numeral."""
+    from docpipe.compare import DOUBT_BELOW
+
+    lines = [ln("申请日期", 786, 1656), ln("上〇二五年九月五", 885, 1644, w=236, h=49)]
+    page = OcrPage(width=1413, height=2000, lines=lines)
+    reg = Region("form.jpg", 1, lines, page, None, DocKind.application_form)
+    assert "sign_date" not in extract_application_form(reg)
+    seen: list[OcrLine] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        seen.append(line)
+        texts = ("申请日期○二五年九月五日", "申请日期正二五年九月", "申请日期○二五年九月五日")
+        return [OcrLine(text=t, poly=line.poly, confidence=0.95) for t in texts]
+
+    reg.reread = reread
+    got = extract_application_form(reg)["sign_date"]
+    assert got.value == "2025-09-05" and got.confidence < DOUBT_BELOW
+    assert seen[0].bbox[0] < 885 - 100
+
+
+def test_a_scopes_wrapped_line_level_with_the_right_columns_label_is_the_scopes() -> None:
+    """Acc2 20121: the scope's second line, in two boxes, stands left of 合伙期限 on the
+    right: what lies left of a row's first label continues the open value of its column,
+    and the line's second box goes with its first."""
+    from test_extract_business_license import footer, header
+    from test_extract_business_license import ln as lln
+
+    lines = [
+        *header(),
+        lln("名称", 95, 500, 33), lln("杭州市创鑫科技合伙企业（有限合伙）", 309, 500, 30),
+        lln("成立日期", 934, 601, 33), lln("2011年10月22日", 1146, 604, 29),
+        lln("经营范围", 95, 615, 33),
+        lln("一般项目：农副产品销售；", 309, 615, 25),
+        lln("食用农产品批发；初", 601, 615, 29),
+        lln("自2011年10月22日至长期", 1149, 655, 20),
+        lln("级农产品收购；茶叶种植；", 310, 657, 25),
+        lln("竹制品销售；包装材", 618, 657, 27),
+        lln("合伙期限", 936, 657, 33),
+        lln("料及制品销售；货物进出口。", 309, 695, 33),
+        *footer(),
+    ]  # fmt: skip
+    got = read_license(lines)
+    assert got["business_scope"] == (
+        "一般项目：农副产品销售；食用农产品批发；初级农产品收购；茶叶种植；竹制品销售；"
+        "包装材料及制品销售；货物进出口。"
+    )
+    assert got["business_term_to"] == "长期"
+
+
+def test_wraps_in_a_tilted_cell_are_told_by_their_centres() -> None:
+    """Acc2 20083: at 4° the boxes of a cell's five lines overlap their neighbours'; told
+    by box edges, the lines joined every other one. In the grid's levelled frame, centre to
+    centre, they join in order."""
+    from docpipe.layout import Turn, in_cells
+    from docpipe.tables import grid_from_boxes
+
+    cells = [(250.0, 840.0, 490.0, 1080.0), (490.0, 840.0, 1290.0, 1080.0)]
+    grid = grid_from_boxes(cells, skew=4.0, pivot=(700.0, 900.0))
+    assert grid is not None
+    texts = [
+        "一般项目：货物进出口；技术进",
+        "出口；进出口代理；针纺织品及",
+        "原料销售；服装服饰零售；鞋帽",
+        "批发；箱包销售；日用品销售；",
+        "化妆品零售。",
+    ]
+    # The photo's text leans 2° more than its rulings (a page not flat): each line's box,
+    # levelled, is still taller than its text and overlaps the next line's.
+    lean = Turn(2.0, 700.0, 900.0)
+    lines = []
+    for i, text in enumerate(texts):
+        x1 = 1270 if i < len(texts) - 1 else 700
+        y0, y1 = 860 + 40 * i, 896 + 40 * i
+        quad = [grid.unlevel(*lean.point(p)) for p in ((500, y0), (x1, y0), (x1, y1), (500, y1))]
+        lines.append(OcrLine(text=text, poly=quad, confidence=0.99))
+    joined = [x.text for x in in_cells(lines, grid)]
+    assert joined == ["".join(texts)]
+
+
+def test_a_stop_word_printed_twice_stops_a_value_both_times() -> None:
+    """Verify 70043: 传真 then 固定电话 (both the phone's, a field not reported); the second
+    stood beside 设备号 in a row of labels over values and was read as the device number."""
+    lines = [
+        ln("传真", 108, 509),
+        ln("设备号", 109, 923), ln("固定电话", 702, 924),
+        ln("7131477826355", 111, 959, w=168),
+    ]  # fmt: skip
+    assert form(lines, None)["device_number"] == "7131477826355"
+
+
+def test_a_weak_glyph_box_inside_a_line_is_the_lines_echo_not_text() -> None:
+    """Acc2 20149: ``o`` at 0.67 over the end of a scope line is dropped; a short box of
+    its own, or a sure one, is kept."""
+    from docpipe.layout import in_cells
+    from docpipe.tables import grid_from_boxes
+
+    grid = grid_from_boxes([(100, 840, 300, 1080), (300, 840, 1100, 1080)])
+    assert grid is not None
+    line = ln("依法须经批准的项目外，凭营业执照依法自主开展经营活动", 308, 942, w=777)
+    echo = ln("o", 1039, 947, w=36, h=18, conf=0.67)
+    alone = ln("o", 500, 1020, w=36, h=18, conf=0.67)
+    sure = ln("号", 1000, 947, w=30, h=18, conf=0.95)
+    kept = [x.text for x in in_cells([line, echo, alone, sure], grid)]
+    assert kept.count("o") == 1 and "号" in kept and line.text in kept
