@@ -16,7 +16,7 @@ import re
 import statistics
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from docpipe.models import BBox, FieldValue
@@ -77,6 +77,9 @@ class Label:
     # Words that are this field's label only as a whole box (操作员 over its value
     # cell, never 操作员信息 or 操作员承诺).
     alone: tuple[str, ...] = ()
+    # Regexes of the label with its head lost into the box before it, found anywhere in
+    # a box (孟璐请日期：… for 申请日期, the signature glued on; acc2 20059).
+    glued: tuple[str, ...] = ()
 
     def patterns(self) -> list[re.Pattern[str]]:
         """Regexes of the variants and the grammar, longest first, spaces tolerated."""
@@ -245,6 +248,9 @@ def _find_labels(
         m = _first_of(lab.patterns(), joined, chars, lab)
         if m is None and lab.alone:
             m = _whole_box(lab, joined, chars)
+        if m is None and lab.glued:
+            inline = replace(lab, inline=True)
+            m = _first_of([re.compile(g) for g in lab.glued], joined, chars, inline)
         if m is None:
             fuzzy = _first_of(lab.fuzzy_patterns(), joined, chars, lab)
             if fuzzy is not None and _misread(joined, chars, fuzzy, words):
@@ -719,6 +725,13 @@ def _all_patterns(labels: Sequence[Label]) -> list[re.Pattern[str]]:
 _DATE_START = re.compile(r"^\S?[0-9〇○零O一二三四五六七八九]{2,4}\s*年")
 
 
+# A line ending in a whole date is done: the seal's number under 填表日期：2026/7/6 is
+# no wrap of it (acc3 60024).
+_ENDS_DATE = re.compile(
+    r"(?:\d{4}[年./\-]?\d{1,2}[月./\-]\d{1,2}日?|\d{4}[./\-]\d{4}|[〇○一二三四五六七八九十]日)$"
+)
+
+
 def _wraps_joined(
     cell: BBox, group: list[OcrLine], label_starts: Sequence[re.Pattern[str]] = ()
 ) -> list[OcrLine]:
@@ -751,6 +764,7 @@ def _wraps_joined(
                     and 0.7 * hh <= drop <= 2.0 * hh
                     and line.bbox[2] <= prev.bbox[2] + hh
                     and line.bbox[2] > prev.bbox[0]  # under it, not beside (acc1 5011)
+                    and not _ENDS_DATE.search(clean(prev.text))  # a date ends its field
                     and drop < nearest
                 ):
                     target, nearest = g, drop
@@ -805,19 +819,37 @@ def wrapped_on(
         nxt = _line_under(last, lines, used, left - 1.5 * h, hit.spans[0].bbox[0] + 3 * h)
         if nxt is None:
             return hit
-        taken.append(Span(nxt, 0, len(nxt.text)))
-        text += nxt.text
-        used.add(id(nxt))
-        last = nxt
+        # The wrapped line with the boxes it goes on in (合伙企业 | (有限合伙), acc2 20024).
+        for piece in _line_boxes(nxt, lines, used):
+            taken.append(Span(piece, 0, len(piece.text)))
+            text += piece.text
+            used.add(id(piece))
+            last = piece
         if complete(compact(text)):
             return Hit(hit.label, hit.label_bbox, [*hit.spans, *taken], hit.column)
     return hit
 
 
+def _line_boxes(first: OcrLine, lines: Sequence[OcrLine], used: set[int]) -> list[OcrLine]:
+    """``first`` and the unused boxes its visual line goes on in, left to right."""
+    out = [first]
+    while True:
+        after = [
+            ln for ln in lines if id(ln) not in used and ln not in out and _goes_on(out[-1], ln)
+        ]
+        if not after:
+            return out
+        out.append(min(after, key=lambda ln: ln.bbox[0]))
+
+
 def _line_under(
     last: OcrLine, lines: Sequence[OcrLine], used: set[int], x_lo: float, x_hi: float
 ) -> OcrLine | None:
-    """The first unused line one line under ``last`` that starts between ``x_lo`` and ``x_hi``."""
+    """The first unused line one line under ``last`` that starts between ``x_lo`` and ``x_hi``.
+
+    A line of the text's size: a seal's glyph read alone between two lines (晟, 27 px
+    among 40 px lines, acc3 60062) is none.
+    """
     h = max(last.height, 1.0)
     below = [
         ln
@@ -825,10 +857,19 @@ def _line_under(
         if id(ln) not in used
         and 0 <= ln.bbox[1] - last.bbox[3] + 0.3 * h <= 1.6 * h
         and x_lo <= ln.bbox[0] <= x_hi
+        and ln.height >= 0.75 * h
     ]
-    return min(below, key=lambda ln: ln.bbox[1], default=None)
+    if not below:
+        return None
+    # The nearest row's first box, rows told by centres: (有限合伙) 2 px above 伙企业 on
+    # its right is its end; a seal's tall box over both is no row of its own.
+    top = min(ln.center[1] for ln in below)
+    return min((ln for ln in below if ln.center[1] - top < 0.5 * h), key=lambda ln: ln.bbox[0])
 
 
+# A bracketed note of a name's own (its partnership's form, a place), not a seal's or a
+# signature's mark (（公章）, （签字）).
+_NAME_NOTE = re.compile(r"[(（](?:(?![章签字印])[\u4e00-\u9fff]){2,6}[)）]")
 # The most characters of a whole value's possible last line (永康分公司, 杭州西湖分公司).
 TAIL_CHARS = 10
 
@@ -847,9 +888,11 @@ def _wrapped_whole(hit: Hit, lines: Sequence[OcrLine], complete: Callable[[str],
     if nxt is None:
         return hit
     tail = compact(nxt.text)
+    # A name's own bracketed note ((有限合伙) under 合伙企业, acc2 20096) may end it.
+    note = _NAME_NOTE.fullmatch(tail) is not None
     if (
         len(tail) > TAIL_CHARS
-        or re.search(r"[\d:：(（]", tail)  # a date, a code, a mark of its own: （公章）
+        or (not note and re.search(r"[\d:：(（]", tail))  # a date, a code, a mark: （公章）
         or not complete(compact(hit.text) + tail)
     ):
         return hit

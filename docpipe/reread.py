@@ -118,6 +118,9 @@ CHECKED: dict[str, Checked] = {
 UNDER_SEAL: dict[str, tuple[str, ...]] = {
     "business_license": ("issue_date",),
     "authorization_letter": ("sign_date",),
+    # The form's company seal, too, may stand over its date (acc3 60192: 2026 read 2023
+    # under the ring).
+    "application_form": ("sign_date",),
 }
 # Where the original colours sit among a cut's renderings (``renderings``), and how many.
 ORIGINAL, RENDERINGS = 0, 2

@@ -210,20 +210,24 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
     the print under it kept: ``Region.reread_ringless``) may, on the same terms. Any
     disagreement leaves the field unread. A date in Chinese numerals whose year lost its
     head is cut wider on the left, where the lost characters are (``HEAD_REACH``), and
-    may stand in doubt on most readings (``_most_date``).
+    may stand in doubt on most readings (``_most_date``). A date the detector cut in two
+    boxes is read as one (``_with_next``); one whose box stops inside it, reaching
+    further right (``CUT_REACH``).
     """
     if region.reread is None:
         return None
     for line in lines:
         text = clean(line.text)
         headless = bool(_HEADLESS_NUMERAL_DATE.search(text))
-        if not (_PARTIAL_DATE.search(text) or headless) or dates_in(text):
+        cut = bool(_CUT_DATE.search(text))
+        if not (_PARTIAL_DATE.search(text) or headless or cut) or dates_in(text):
             continue
-        page_line = back.line(line)
+        page_line = back.line(_with_next(line, lines))
         if headless:
             page_line = widened_left(page_line, HEAD_REACH)
+        reach = CUT_REACH if cut else 0.0
         for reread in (region.reread, region.reread_ringless):
-            readings = list(reread(page_line, 0.0)) if reread is not None else []
+            readings = list(reread(page_line, reach)) if reread is not None else []
             raw = " | ".join(dict.fromkeys(r.text for r in readings))
             if (value := one_date(readings)) is not None:
                 conf = min(r.confidence for r in readings) * BESIDE
@@ -233,6 +237,38 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
             if (value := _most_date(readings)) is not None:
                 return fv(value, ABSTAINED, line.bbox, raw)
     return None
+
+
+# A date label's line that stops inside its date (申请日期：2025年, 日期：2025-0, 申请日期：
+# 二〇二六年): the detector's box ended before the date did (acc3 60065, 60087, 60067).
+# Read again reaching this many line heights further right.
+_CUT_DATE = re.compile(
+    r"日期[:：]?(?:\d{2,4}(?:[年./\-]\d{0,2}(?:[月./\-]\d{0,1})?)?"
+    r"|[〇○零一二三四五六七八九]{1,4}(?:年[一二三四五六七八九十]{0,2}月?)?)$"
+)
+CUT_REACH = 8.0
+
+
+def _with_next(line: OcrLine, lines: Sequence[OcrLine]) -> OcrLine:
+    """``line`` reaching over the box level with it just after it, if there is one.
+
+    The detector may cut a date in two (``〇元五年一月十`` | ``三日``, acc2 20003): read
+    alone, the first box holds no whole date.
+    """
+    h = max(line.height, 1.0)
+    after = [
+        other
+        for other in lines
+        if other is not line
+        and abs(other.center[1] - line.center[1]) < 0.5 * h
+        and -0.5 * h <= other.bbox[0] - line.bbox[2] < 1.5 * h
+    ]
+    if not after:
+        return line
+    nxt = min(after, key=lambda other: other.bbox[0])
+    p0, _, _, p3 = line.poly[:4]
+    _, p1, p2, _ = nxt.poly[:4]
+    return line.model_copy(update={"text": line.text + nxt.text, "poly": [p0, p1, p2, p3]})
 
 
 # A date that some second readings give and none contradicts, the others giving no date

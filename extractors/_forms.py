@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from itertools import product
 
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
@@ -202,12 +203,39 @@ def find_date(text: str) -> tuple[str, int, int] | None:
 # dot being the smallest mark on the line): the year's four digits, the month's one or
 # two, then the other separator and the day. Read only after a date label, in doubt.
 _LOST_SEPARATOR = re.compile(r"(?<!\d)(\d{4})(\d{1,2})([.\-/])(\d{1,2})(?!\d)")
+_LOST_SECOND = re.compile(r"(?<!\d)(\d{4})([.\-/])(\d{2})(\d{2})(?!\d)")
+_YEAR_LOOKALIKE = re.compile(r"(?<!\d)(\d{4})[午牛](\d{1,2})月(\d{1,2})日")
 # A date read so is below the comparison's doubt line (docpipe.compare.DOUBT_BELOW).
 LOST_SEPARATOR_CONFIDENCE = 0.85
 
 
+# A document pads month and day alike (2011年09月16日, 2011年9月16日, 2026.04.15): a
+# padded month beside a one-digit day is a day that lost a digit under the seal (2011年09月1日 read
+# for 2011年09月16日 at 1.00, accuracy 20038; 2024年08月2日, 20138).
+_UNEVEN_PADDING = re.compile(
+    r"\d{4}([年.\-/])0\d(?:月|\1)\d(?!\d)|\d{4}([年.\-/])[1-9](?:月|\2)0\d"
+)
+
+
+def unlikely_date(text: str, iso: str) -> bool:
+    """A date the document cannot have printed: padded unevenly, or not yet come.
+
+    A year read wrong under the seal may lie ahead (2085 for 2025, accuracy 20057); a
+    form's 2026年04月1日 lost the 5 of 15 under its seal (acc3 60023).
+
+    >>> unlikely_date("2011年09月1日", "2011-09-01"), unlikely_date("2011年9月1日", "2011-09-01")
+    (True, False)
+    >>> unlikely_date("2085年1月31日", "2085-01-31"), unlikely_date("2026.04.1", "2026-04-01")
+    (True, True)
+    """
+    return bool(_UNEVEN_PADDING.search(text)) or iso > date.today().isoformat()
+
+
 def lost_separator_date(text: str) -> str | None:
-    """The date in a labelled value that lost its first separator, else ``None``.
+    """The date in a labelled value the OCR broke a little, else ``None``.
+
+    A separator lost (the first, or the second between two-digit month and day), or 年
+    read as a look-alike.
 
     >>> lost_separator_date("202501.20")
     '2025-01-20'
@@ -215,11 +243,20 @@ def lost_separator_date(text: str) -> str | None:
     '2025-01-24'
     >>> lost_separator_date("2025113.20") is None
     True
+    >>> lost_separator_date("2026-0324")  # the second lost: month and day of two digits
+    '2026-03-24'
+    >>> lost_separator_date("2026午9月1日")  # 年 read as its look-alike 午
+    '2026-09-01'
     """
     m = _LOST_SEPARATOR.search(text)
-    if m is None:
+    if m is not None:
+        iso = norm_date(f"{m.group(1)}-{m.group(2)}-{m.group(4)}")
+    elif (m := _LOST_SECOND.search(text)) is not None:
+        iso = norm_date(f"{m.group(1)}-{m.group(3)}-{m.group(4)}")
+    elif (m := _YEAR_LOOKALIKE.search(text)) is not None:
+        iso = norm_date(f"{m.group(1)}-{m.group(2)}-{m.group(3)}")
+    else:
         return None
-    iso = norm_date(f"{m.group(1)}-{m.group(2)}-{m.group(4)}")
     return iso if iso is not None and iso[:1].isdigit() else None
 
 

@@ -24,6 +24,7 @@ from docpipe.layout import (
     Span,
     Turn,
     clean,
+    compact,
     in_cells,
     level,
     read_fields,
@@ -31,6 +32,7 @@ from docpipe.layout import (
 from docpipe.models import FieldValue
 from docpipe.normalize import norm_date
 from docpipe.ocr.base import OcrLine
+from docpipe.reread import CONTRADICTED
 from docpipe.tables import Grid
 from extractors._beside import BESIDE, CJK_NAME, beside_value, date_again, shaped
 from extractors._business import OPTIONS
@@ -44,6 +46,7 @@ from extractors._forms import (
     id_value,
     lost_separator_date,
     overlapped,
+    unlikely_date,
     whole_enterprise,
 )
 from extractors._ticks import (
@@ -126,6 +129,7 @@ LABELS = (
         ("申请日期", "签署日期", "填表日期", "日期", "填报日期"),
         below=True,
         grammar=(r"(?:申请|签署|填表|填报|签字)(?:日期|时间)",),
+        glued=(r"[请署表报](?:日期|时间)[:：]",),
     ),
     # Printed text that ends a value, not reported.
     Label(
@@ -303,7 +307,10 @@ def _sign_date(region: Region, hit: Hit | None) -> FieldValue | None:
     if hit is not None and hit.spans:
         found = find_date(_text(hit))
         if found is not None:
-            return hit.value(found[0])
+            value = hit.value(found[0])
+            if unlikely_date(compact(_text(hit)), found[0]):
+                value.confidence = min(value.confidence, CONTRADICTED)
+            return value
         if (lost := lost_separator_date(_text(hit))) is not None:
             return hit.value(lost, min(hit.confidence, LOST_SEPARATOR_CONFIDENCE))
     # No labelled date: the last date on the page (``年 月 日`` under the seal).

@@ -25,14 +25,17 @@ doubt: on bench/accuracy.py's degraded letters 34 -> 36 of 40 names right (sans)
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import replace
 
-from docpipe.checkdigits import is_valid_id
+from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.extract import Region, extractor
 from docpipe.layout import CREDIT_CODE_LABEL, Hit, Label, Turn, in_cells, read_fields, wrapped_on
+from docpipe.misread import credit_code_shaped
 from docpipe.models import FieldValue
 from docpipe.normalize import edit_distance, norm_id
 from docpipe.ocr.base import OcrLine
+from docpipe.reread import CONTRADICTED
 from docpipe.seal import MIN_CONFIDENCE
 from extractors._beside import CJK_NAME, beside_value, date_again, voted
 from extractors._business import OPTIONS, PORTAL_NAME, business_in
@@ -45,6 +48,7 @@ from extractors._forms import (
     id_value,
     lost_separator_date,
     overlapped,
+    unlikely_date,
     whole_enterprise,
 )
 
@@ -84,7 +88,9 @@ LABELS = (
 # 现授权, 特委派, 指派, 兹有 …), who the agent is to the enterprise (我单位员工, 本公司职工
 # …), the name, a form of address (同志, 先生 …), then the ID number under any of its
 # labels; a name with a middle dot (买买提·艾力) may be longer than five characters.
-_SEND = r"(?:(?:兹|特|现|今)?(?:委托|授权|委派|指派|派遣)|兹有|现有|特派)"
+# Not the 委托 of a label (被委托人, 受委托人, 被授权人) nor of 上述授权范围: acc2 20014
+# read 人陈琪雪 out of 被委托人陈琪雪, 20018 范围内所 out of 在上述授权范围内所办理.
+_SEND = r"(?<![被受述])(?:(?:兹|特|现|今)?(?:委托|授权|委派|指派|派遣)|兹有|现有|特派)"
 _WHOSE = (
     r"(?:我单位|我公司|本单位|本公司|我司|本司|我厂|本企业)?(?:的)?(?:员工|职工|工作人员|同志)?"
 )
@@ -106,6 +112,9 @@ AGENT_NAME_RE = re.compile(
 )
 # Words the name group can catch that name no one.
 _NOT_NAMES = frozenset({"我单位", "本单位", "我公司", "本公司", "我司", "本司", "受托人", "代理人"})
+# …and words no person's name holds: an organisation, or a label's noun (委托事项 办理…,
+# acc2 20053; 授权范围内所办理, 20018).
+_NOT_A_PERSON = re.compile(r"公司|单位|企业|中心|事项|范围|期限|书")
 
 # The matter ends at a comma or stop, or where a second clause starts without its comma
 # (accuracy case-5047: the comma at a line's end lost, …操作员业务并代为领取…). 办理上述事项
@@ -213,6 +222,9 @@ def _enterprise(region: Region, hit: Hit | None) -> FieldValue | None:
     if not NAMED.search(name):
         return _name_beside(region, hit) or FieldValue(value=None, confidence=0.0, raw=hit.raw)
     value = hit.value(name)
+    # A name not yet at its organisational form (杭州市云恒纳科技合 | 伙企业… with its
+    # second line misread, acc3 60139) stops where its line did: cut, not another name.
+    value.cut = not _whole(name)
     doubtful = (
         stamped
         or not _balanced(name)
@@ -332,12 +344,37 @@ def _credit_code(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | 
         value = hit.value(code, hit.confidence * factor)
         if region.ocr.source == "ocr" and any(overlapped(s.line, region.lines) for s in hit.spans):
             value.confidence = min(value.confidence, DOUBT)
+        if not credit_code_shaped(code) and (lone := _lone_code(region.lines)) is not None:
+            return lone
         return value
     m = re.search(r"信用代码[:：]?(?P<code>[0-9A-Z]{18})", prose.text)
     if m is None:
         return None
     code, factor = code_value(m.group("code"))
     return prose.value(m.start("code"), m.end("code"), code, factor)
+
+
+def _lone_code(lines: Sequence[OcrLine]) -> FieldValue | None:
+    """The one valid credit code a line of the page is, when its label's value is none.
+
+    Acc2 20044: 统一社会信用代码2528678 (a stamp's number beside the label), the code
+    itself on the line below. A value found by its shape and check characters alone.
+    """
+    found = {
+        code: line
+        for line in lines
+        if is_valid_uscc(code := re.sub(r"\s", "", line.text).upper()) and len(code) == 18
+    }
+    if len(found) != 1:
+        return None
+    ((code, line),) = found.items()
+    b = line.bbox
+    return FieldValue(
+        value=code,
+        confidence=round(line.confidence, 4),
+        bbox=(round(b[0]), round(b[1]), round(b[2]), round(b[3])),
+        raw=line.text,
+    )
 
 
 # A number after its label in the joined text, its last characters perhaps on the
@@ -361,7 +398,7 @@ def _agent_named(prose: Prose) -> re.Match[str] | None:
     """The sentence sending the agent by name, without the number beside the name."""
     for m in AGENT_NAME_RE.finditer(prose.text):
         name = m.group("name")
-        if name not in _NOT_NAMES and not re.search(r"公司|单位|企业|中心", name):
+        if name not in _NOT_NAMES and not _NOT_A_PERSON.search(name):
             return m
     return None
 
@@ -400,7 +437,10 @@ def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | No
     if hit is not None and hit.spans:
         found = find_date(hit.text)
         if found is not None:
-            return hit.value(found[0])
+            value = hit.value(found[0])
+            if unlikely_date(re.sub(r"\s", "", hit.text), found[0]):
+                value.confidence = min(value.confidence, CONTRADICTED)
+            return value
         if (lost := lost_separator_date(hit.text)) is not None:
             return hit.value(lost, min(hit.confidence, LOST_SEPARATOR_CONFIDENCE))
     # A line holding a date and little else is the signature date; the last one wins.

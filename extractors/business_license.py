@@ -26,7 +26,6 @@ import itertools
 import math
 import re
 from collections.abc import Sequence
-from datetime import date
 
 from docpipe.checkdigits import USCC_ALPHABET, is_valid_uscc
 from docpipe.extract import Region, extractor
@@ -51,6 +50,7 @@ from docpipe.reread import CONTRADICTED
 from extractors._authority import printed_authority, seal_authority
 from extractors._beside import BESIDE, CJK_NAME, date_again, voted
 from extractors._forms import fv as field_value
+from extractors._forms import unlikely_date
 from extractors._license_labels import split_half_labels
 from extractors._ticks import GLYPH_MARKS
 
@@ -434,7 +434,7 @@ def _issue_date(
     b = union(ln.bbox for ln in group)
     text = " | ".join(ln.text for ln in group)
     conf = min(ln.confidence for ln in group)
-    if _unlikely_date(compact(text), iso):
+    if unlikely_date(compact(text), iso):
         conf = min(conf, CONTRADICTED)
     return FieldValue(
         value=iso,
@@ -442,25 +442,6 @@ def _issue_date(
         bbox=(round(b[0]), round(b[1]), round(b[2]), round(b[3])),
         raw=text,
     )
-
-
-# A license pads month and day alike (2011年09月16日, 2011年9月16日): a padded month
-# beside a one-digit day is a day that lost a digit under the seal (2011年09月1日 read
-# for 2011年09月16日 at 1.00, accuracy 20038; 2024年08月2日, 20138).
-_UNEVEN_PADDING = re.compile(r"\d{4}年0\d月\d(?!\d)|\d{4}年[1-9]月0\d")
-
-
-def _unlikely_date(text: str, iso: str) -> bool:
-    """A date the license cannot have printed: padded unevenly, or not yet come.
-
-    A year read wrong under the seal may lie ahead (2085 for 2025, accuracy 20057).
-
-    >>> _unlikely_date("2011年09月1日", "2011-09-01"), _unlikely_date("2011年9月1日", "2011-09-01")
-    (True, False)
-    >>> _unlikely_date("2085年1月31日", "2085-01-31")
-    True
-    """
-    return bool(_UNEVEN_PADDING.search(text)) or iso > date.today().isoformat()
 
 
 def _by_corner(lines: Sequence[OcrLine], width: float, height: float) -> list[OcrLine]:

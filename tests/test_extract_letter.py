@@ -572,3 +572,79 @@ def test_the_name_in_the_text_stands_over_its_seal_crossed_reading_under_the_sea
     got = extract_authorization_letter(region(lines))
     assert got["enterprise_name"].value == "义乌市世世晟工贸经营部"
     assert got["enterprise_name"].confidence >= DOUBT_BELOW
+
+
+def test_a_table_letters_agent_label_is_no_sentence_sending_someone() -> None:
+    """Acc2 20014: 被委托人 | 陈琪雪 | 公民身份号码 | … joined read 委托 人陈琪雪 (身份号码 …) as
+    the sending sentence; 20018: with the agent's name not read, 在上述授权范围内所办理 gave
+    范围内所. The label's 委托 sends no one; a label's noun names no one."""
+    lines = [
+        ln("委托人", 268, 440), ln("永康市恒鑫科技有限公司", 482, 440),
+        ln("统一社会信用代码", 211, 527), ln("913307848664027G6X", 482, 553, w=286),
+        ln("被委托人", 252, 652), ln("陈琪雪", 480, 653),
+        ln("公民身份号码", 224, 740), ln(ID, 482, 744, w=286),
+        ln("委托事项", 255, 822), ln("变更企业操作员", 486, 826),
+        ln("委托人对受托人在上述授权范围内所办理的事项及签署的文件均予以认可。", 140, 1015, w=960),
+    ]  # fmt: skip
+    assert extract_authorization_letter(region(lines))["agent_name"].value == "陈琪雪"
+    unread = [x for x in lines if x.text != "陈琪雪"]
+    assert "agent_name" not in extract_authorization_letter(region(unread))
+
+
+def test_a_credit_code_label_beside_a_stamps_number_takes_the_lone_code_below() -> None:
+    """Acc2 20044: 统一社会信用代码2528678 (a number of the seal's), the code on the next
+    line: the one valid code on the page stands; with none, the reading stays, unshaped."""
+    lines = [
+        ln("委托单位（盖章）：永康市天佳工贸有限公司", 330, 800),
+        ln("统一社会信用代码2528678", 330, 860),
+        ln("91330784579324580M", 330, 920, w=286),
+        ln("2025年10月11日", 500, 1000, w=180),
+    ]
+    got = extract_authorization_letter(region(lines))["credit_code"]
+    assert got.value == "91330784579324580M" and got.bbox is not None and got.bbox[1] == 920
+    alone = extract_authorization_letter(region([x for x in lines if x.text[:2] != "91"]))
+    assert alone["credit_code"].value == "2528678"
+
+
+@pytest.mark.parametrize(
+    "name_lines",
+    [
+        # Acc2 20024: the wrap in two boxes, 合伙企业 | (有限合伙).
+        [ln("委托单位（盖章）：义乌市信世锐工贸", 330, 800), ln("合伙企业", 330, 850),
+         ln("(有限合伙)", 450, 850, w=190)],
+        # Acc2 20096: the name whole on its line, its partnership's note under it.
+        [ln("委托单位（盖章）：义乌市信世锐工贸合伙企业", 330, 800),
+         ln("(有限合伙)", 337, 850, w=160)],
+    ],
+    ids=["wrap-in-two-boxes", "note-under-a-whole-name"],
+)  # fmt: skip
+def test_a_partnerships_bracketed_note_ends_its_name(name_lines: list[OcrLine]) -> None:
+    """A name's own bracketed note is the name's; a seal's mark under it is not."""
+    lines = [*name_lines, ln("统一社会信用代码：91330784579324580M", 330, 920)]
+    got = extract_authorization_letter(region(lines))["enterprise_name"].value
+    assert got is not None and got.replace("(", "（").replace(")", "）") == (
+        "义乌市信世锐工贸合伙企业（有限合伙）"
+    )
+    marked = [ln("委托单位：义乌市信世锐工贸合伙企业", 330, 800), ln("(公章)", 337, 850, w=100)]
+    assert extract_authorization_letter(region(marked))["enterprise_name"].value == (
+        "义乌市信世锐工贸合伙企业"
+    )
+
+
+def test_a_names_wrap_is_the_next_rows_first_box_of_the_texts_size() -> None:
+    """Acc3 60062: a seal's 晟 alone between the lines, and (有限合伙) 2 px above 伙企业
+    on its right: the wrap is 伙企业, then (有限合伙). Acc3 60139: a wrap misread so that
+    the name never ends is left unread, and the name's reading is marked cut."""
+    head = ln("委托单位（盖章）：杭州市晟恒进出口合", 563, 900, w=553, h=40)
+    lines = [
+        head,
+        ln("晟", 673, 937, w=41, h=27),
+        ln("(有限合伙)", 669, 970, w=153, h=38),
+        ln("伙企业", 560, 972, w=101, h=38),
+        ln("统一社会信用代码：91330784579324580M", 563, 1041),
+    ]
+    got = extract_authorization_letter(region(lines))["enterprise_name"]
+    assert got.value == "杭州市晟恒进出口合伙企业(有限合伙)" and not got.cut
+    misread = [head, ln("伙企业普通合伙）", 560, 972, w=264, h=38), lines[-1]]
+    cut = extract_authorization_letter(region(misread))["enterprise_name"]
+    assert cut.value == "杭州市晟恒进出口合" and cut.cut

@@ -574,3 +574,82 @@ def test_a_weak_glyph_box_inside_a_line_is_the_lines_echo_not_text() -> None:
     sure = ln("号", 1000, 947, w=30, h=18, conf=0.95)
     kept = [x.text for x in in_cells([line, echo, alone, sure], grid)]
     assert kept.count("o") == 1 and "号" in kept and line.text in kept
+
+
+def test_a_date_label_that_lost_its_head_into_the_signature_is_still_its_label() -> None:
+    """Acc2 20059: 孟璐请日期：202506.18 in one box, the signature glued before 申请日期's
+    请: the label is found inside the box, its value read in doubt (a dot lost)."""
+    from docpipe.compare import DOUBT_BELOW
+
+    lines = [ln("经办人（签字）：", 800, 1600), ln("孟璐请日期：202506.18", 948, 1672)]
+    got = extract_application_form(
+        Region("f.pdf", 1, lines, OcrPage(width=1474, height=2000, lines=lines), None,
+               DocKind.application_form)
+    )["sign_date"]  # fmt: skip
+    assert got.value == "2025-06-18" and got.confidence < DOUBT_BELOW
+    # A name glued before 日期 of another wording is no date label.
+    other = [ln("经办人（签字）：", 800, 1600), ln("孟璐出生日期：19900101", 948, 1672)]
+    page = OcrPage(width=1474, height=2000, lines=other)
+    read = extract_application_form(Region("f.pdf", 1, other, page, None, DocKind.application_form))
+    assert "sign_date" not in read
+
+
+def test_a_date_the_detector_cut_in_two_boxes_is_read_again_as_one() -> None:
+    """Acc2 20003: 〇元五年一月十 | 三日: the second look cuts both boxes as one line."""
+    lines = [ln("填表日期：", 793, 1557), ln("〇元五年一月十", 945, 1559, w=228, h=38),
+             ln("三日", 1156, 1560, w=60, h=35)]  # fmt: skip
+    reg = Region("f.jpg", 1, lines, OcrPage(width=1474, height=2000, lines=lines), None,
+                 DocKind.application_form)  # fmt: skip
+    seen: list[OcrLine] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        seen.append(line)
+        return [OcrLine(text="二〇二五年一月十三日", poly=line.poly, confidence=0.95)] * 2
+
+    reg.reread = reread
+    assert extract_application_form(reg)["sign_date"].value == "2025-01-13"
+    assert seen[0].bbox[2] >= 1216 - 1  # reaching over 三日
+
+
+def test_a_seals_number_under_a_date_that_filled_its_cell_is_no_wrap_of_it() -> None:
+    """Acc3 60024: 填表日期：2026/7/6 reached the cell's edge, the seal's 13-digit number
+    under it was joined on: 2026/7/65957508897780, no date. A whole date ends its field."""
+    from docpipe.layout import in_cells
+
+    cells = [(100, 1250, 780, 1400), (780, 1250, 1110, 1400)]
+    lines = [ln("填表日期：2026/7/6", 791, 1292, w=302), ln("5957508897780", 840, 1335, w=200)]
+    page = OcrPage(width=1413, height=2000, lines=lines, source="text-layer", cells=cells)
+    reg = Region("form.pdf", 1, lines, page, None, DocKind.application_form)
+    assert [x.text for x in in_cells(lines, reg.grid())] == [x.text for x in lines]
+    assert form(lines, cells)["sign_date"] == "2026-07-06"
+
+
+def test_a_date_label_whose_box_stops_inside_the_date_is_read_further_right() -> None:
+    """Acc3 60065: the detector's box ended at 申请日期：2025年; read again reaching right."""
+    lines = [ln("申请日期：2025年", 861, 1465, w=184)]
+    reg = Region("f.jpg", 1, lines, OcrPage(width=1413, height=2000, lines=lines), None,
+                 DocKind.application_form)  # fmt: skip
+    reaches: list[float] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        reaches.append(reach)
+        return [OcrLine(text="申请日期：2025年9月30日", poly=line.poly, confidence=0.96)] * 2
+
+    reg.reread = reread
+    assert extract_application_form(reg)["sign_date"].value == "2025-09-30"
+    assert reaches and min(reaches) >= 5.0
+
+
+def test_a_form_date_padded_unevenly_is_in_doubt() -> None:
+    """Acc3 60023: 2026年04月1日, the 5 of 15 under the seal; 2026年4月1日 stays sure."""
+    from docpipe.compare import DOUBT_BELOW
+
+    def signed(text: str) -> float:
+        lines = [ln(text, 900, 1600, w=300)]
+        page = OcrPage(width=1413, height=2000, lines=lines)
+        got = extract_application_form(
+            Region("f.jpg", 1, lines, page, None, DocKind.application_form)
+        )
+        return got["sign_date"].confidence
+
+    assert signed("日期：2026年04月1日") < DOUBT_BELOW <= signed("日期：2026年4月1日")
