@@ -97,6 +97,12 @@ LABELS = (
     Label("_credit_label", ("统一社会信用代码", "社会信用代码"), inline=True),
     Label("_licence_no", ("证照编号",), inline=True),
     Label("_footer", ("国家企业信用信息公示系统",), inline=True),
+    # The QR code's caption (扫描二维码登录“国家企业 / 信用信息公示系统”了解更多登记、备案、
+    # 许可、监管信息。), printed beside the name on every license of the current face: its
+    # pieces stop a value they stand level with (verify 30005 read the name with it).
+    Label(
+        "_qr_caption", ("扫描二维码", "信用信息公示系统", "了解更多登记", "监管信息"), inline=True
+    ),
 )
 
 

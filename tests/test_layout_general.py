@@ -168,6 +168,16 @@ def test_a_caption_far_right_of_a_value_is_not_part_of_it() -> None:
         *footer(),
     ]  # fmt: skip
     assert read_license(lines)["name"] == "杭州市佳华海纳进出口有限公司"
+    # Verify 30005: the caption's piece right after the name, within the far gap, in the
+    # name's own box: the caption's words stop it.
+    glued = [
+        *header(),
+        lln("名称", 131, 308, 37),
+        lln("：上海达佳工贸有限公司杭州西湖分公司信用信息公示系统”了解更多登记", 235, 308, 24),
+        lln("类型", 130, 374, 37), lln("：有限责任公司分公司", 233, 375, 30),
+        *footer(),
+    ]  # fmt: skip
+    assert read_license(glued)["name"] == "上海达佳工贸有限公司杭州西湖分公司"
 
 
 def _table_pdf() -> bytes:
