@@ -18,8 +18,8 @@ from typing import NamedTuple
 from docpipe.compare import is_doubtful
 from docpipe.extract import Region
 from docpipe.layout import Hit, Label, Turn, clean
-from docpipe.models import FieldValue
-from docpipe.normalize import numeral_dates
+from docpipe.models import BBox, FieldValue
+from docpipe.normalize import norm_date, numeral_dates
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import CONTRADICTED, dates_in, one_date
 from extractors._forms import fv
@@ -164,27 +164,38 @@ FIRST_YEAR = 1949
 
 
 def one_lost(text: str) -> list[str]:
-    """The date of ``text`` whose three-numeral year lost one numeral, when one year fits.
+    """The date of ``text`` whose three-character year lost one, when one year fits.
 
-    Every numeral put back at every place: the years from ``FIRST_YEAR`` to this year
-    that come out. One such year gives the date; none or several, nothing.
+    Every numeral (or digit) put back at every place: the years from ``FIRST_YEAR`` to
+    this year that come out. One such year gives the date; none or several, nothing.
 
     >>> one_lost("二二一年十一月九日"), one_lost("○二五年九月五日"), one_lost("二〇二一年")
     (['2021-11-09'], ['2025-09-05'], [])
+    >>> one_lost("021年10月24日"), one_lost("2021年10月24日")
+    (['2021-10-24'], [])
     """
     text = clean(text)
-    m = _THREE_NUMERAL_YEAR.search(text)
-    if m is None:
-        return []
-    year, end = m.group(1), m.end(1)
     found = set()
-    for at in range(len(year) + 1):
-        for numeral in "〇一二三四五六七八九":
-            full = year[:at] + numeral + year[at:] + text[end:]
-            for _, _, day in numeral_dates(full)[:1]:
-                if FIRST_YEAR <= day.year <= date.today().year:
-                    found.add(day.isoformat())
+    if (m := _THREE_NUMERAL_YEAR.search(text)) is not None:
+        year, end = m.group(1), m.end(1)
+        for at in range(len(year) + 1):
+            for numeral in "〇一二三四五六七八九":
+                full = year[:at] + numeral + year[at:] + text[end:]
+                for _, _, day in numeral_dates(full)[:1]:
+                    if FIRST_YEAR <= day.year <= date.today().year:
+                        found.add(day.isoformat())
+    elif (m := _THREE_DIGIT_YEAR.search(text)) is not None:
+        year = m.group(1)
+        for at in range(len(year) + 1):
+            for digit in "0123456789":
+                full = year[:at] + digit + year[at:]
+                iso = norm_date(f"{full}-{m.group(2)}-{m.group(3)}")
+                if iso is not None and FIRST_YEAR <= int(full) <= date.today().year:
+                    found.add(iso)
     return sorted(found) if len(found) == 1 else []
+
+
+_THREE_DIGIT_YEAR = re.compile(r"(?<!\d)(\d{3})年(\d{1,2})月(\d{1,2})日")
 
 
 # How far left of such a line its second reading reaches, in line heights: the lost
@@ -269,6 +280,36 @@ def _with_next(line: OcrLine, lines: Sequence[OcrLine]) -> OcrLine:
     p0, _, _, p3 = line.poly[:4]
     _, p1, p2, _ = nxt.poly[:4]
     return line.model_copy(update={"text": line.text + nxt.text, "poly": [p0, p1, p2, p3]})
+
+
+# Where a date printed under its label (登记机关 over the license's seal date) is looked
+# for when the detector found no box there: bands this many label heights under the
+# label's bottom (top, bottom), from a label height left of it to this many right.
+UNDER_BANDS = ((0.4, 1.7), (1.2, 2.5))
+UNDER_RIGHT = 3.5
+
+
+def date_below(region: Region, label: BBox, back: Turn) -> FieldValue | None:
+    """A date read in the empty place under a label, when the page OCR saw no box there.
+
+    Verify 70045: the seal's ring crossed 2021年10月24日 under 登记机关 and the detector
+    gave no box at all. Each band is read like a line (``Region.reread``); a band whose
+    readings all give one date gives it, one most of whose readings give it (none
+    another) gives it in doubt.
+    """
+    if region.reread is None:
+        return None
+    x0, _, x1, y1 = label
+    h = max(label[3] - label[1], 1.0)
+    for top, bottom in UNDER_BANDS:
+        band = (x0 - h, y1 + top * h, x1 + UNDER_RIGHT * h, y1 + bottom * h)
+        readings = list(region.reread(back.probe(band), 0.0))
+        raw = " | ".join(dict.fromkeys(r.text for r in readings))
+        if (value := one_date(readings)) is not None:
+            return fv(value, min(r.confidence for r in readings) * BESIDE, band, raw)
+        if (value := _most_date(readings)) is not None:
+            return fv(value, ABSTAINED, band, raw)
+    return None
 
 
 # A date that some second readings give and none contradicts, the others giving no date

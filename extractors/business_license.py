@@ -48,7 +48,7 @@ from docpipe.normalize import LONG_TERM, is_long_term, norm_date, numeral_dates
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import CONTRADICTED
 from extractors._authority import printed_authority, seal_authority
-from extractors._beside import BESIDE, CJK_NAME, date_again, voted
+from extractors._beside import BESIDE, CJK_NAME, date_again, date_below, voted
 from extractors._forms import fv as field_value
 from extractors._forms import unlikely_date
 from extractors._license_labels import split_half_labels
@@ -157,6 +157,8 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
     if issue is None:
         near = _by_corner(lines, region.ocr.width, region.ocr.height)
         issue = date_again(region, near, back)
+    if issue is None and (auth := hits.get("registration_authority")) is not None:
+        issue = date_below(region, auth.label_bbox, back)
     if issue is not None:
         out["issue_date"] = issue
     for fv in out.values():

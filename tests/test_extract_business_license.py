@@ -466,7 +466,8 @@ def test_registration_authority_from_the_seal_only_when_whole(arc: str, want: st
 
 def _rereading(*texts: str) -> Callable[[OcrLine, float], list[OcrLine]]:
     def reread(line: OcrLine, reach: float) -> list[OcrLine]:
-        assert reach == 0.0 and "年" in line.text
+        # A date's line, or the empty place under 登记机关 (``date_below``).
+        assert reach == 0.0 and ("年" in line.text or not line.text)
         return [OcrLine(text=t, poly=line.poly, confidence=0.99) for t in texts]
 
     return reread
@@ -517,6 +518,28 @@ def test_a_numeral_date_whose_year_lost_its_head_is_read_from_further_left() -> 
     assert extract_business_license(reg)["issue_date"].value == "2021-11-09"
     # A reading that gives another date contradicts: unread.
     reg.reread = _rereading("二〇一六年五月十九日", "二〇一五年五月十九日")
+    assert "issue_date" not in extract_business_license(reg)
+
+
+def test_an_issue_date_the_detector_missed_is_read_under_its_label() -> None:
+    """Verify 70045: the ring crossed the whole date and the detector gave no box; the
+    place under 登记机关 is read like a line, its year short of the 2 under the ring."""
+    lines = [*company()[:-3], *[x for x in footer() if x.text != "2018年09月09日"]]
+    reg = region(lines)
+    assert "issue_date" not in extract_business_license(reg)
+    label = next(x for x in lines if x.text == "登记机关").bbox
+    looked: list[OcrLine] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        looked.append(line)
+        texts = ("021年10月24日", "021年10月24", "2021年10月24日", "021年10月24日")
+        return [OcrLine(text=t, poly=line.poly, confidence=0.95) for t in texts]
+
+    reg.reread = reread
+    got = extract_business_license(reg)["issue_date"]
+    assert got.value == "2021-10-24" and got.confidence < DOUBT_BELOW
+    assert looked and looked[0].bbox[1] > label[3]  # under the label, not over it
+    reg.reread = _rereading("2021年10月24日", "2020年10月24日")
     assert "issue_date" not in extract_business_license(reg)
 
 
