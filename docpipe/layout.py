@@ -466,6 +466,12 @@ def _wrap_gap(all_rows: list[list[OcrLine]], found_in: list[list[Any]]) -> float
     Three labelled rows at least, else no such measure (``None``: line heights rule).
     """
     labelled = [row for row, found in zip(all_rows, found_in, strict=True) if found]
+    # Fine print is no field's row: a QR code's caption in small type, its lines close
+    # together, would make every wrap look like a new field (acc3 60242).
+    sizes = [statistics.median(ln.height for ln in row) for row in labelled]
+    if sizes:
+        usual = statistics.median(sizes)
+        labelled = [row for row, size in zip(labelled, sizes, strict=True) if size >= 0.75 * usual]
     gaps = []
     for a, b in itertools.pairwise(labelled):
         # From the rows' middles: a row's extremes may be another column's wrapped line.

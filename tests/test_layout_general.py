@@ -663,3 +663,42 @@ def test_a_form_date_padded_unevenly_is_in_doubt() -> None:
         return got["sign_date"].confidence
 
     assert signed("日期：2026年04月1日") < DOUBT_BELOW <= signed("日期：2026年4月1日")
+
+
+def test_a_qr_captions_fine_print_does_not_shrink_the_wrap_gap() -> None:
+    """Acc3 60242: the caption's words are stop words, but its small, close rows are no
+    field rows: counted, they made the scope's second line look like a new field."""
+    from test_extract_business_license import read as read_lines
+
+    def box(x0: float, y0: float, x1: float, y1: float, text: str) -> OcrLine:
+        return OcrLine(text=text, poly=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], confidence=1.0)
+
+    lines = [
+        box(129, 130, 374, 166, "统一社会信用代码"), box(131, 176, 566, 209, CODE),
+        box(717, 312, 1267, 437, "营业执照"),
+        box(1074, 575, 1197, 611, "营业场所"), box(129, 576, 194, 610, "名称"),
+        box(221, 576, 710, 611, "上海永金科技有限公司宁波北仑分公司"),
+        box(1223, 578, 1837, 609, "浙江省宁波市北仑区明辉路625号锦绣江南17幢3"),
+        box(1225, 620, 1378, 654, "单元2304室"),
+        box(129, 636, 194, 669, "类型"), box(219, 636, 539, 669, "其他有限责任公司分公司"),
+        box(1074, 678, 1196, 713, "成立日期"), box(1222, 679, 1439, 712, "2010年01月06日"),
+        box(127, 692, 224, 730, "负责人"), box(242, 693, 312, 729, "郭华"),
+        box(1075, 739, 1197, 774, "营业期限"),
+        box(1222, 740, 1678, 773, "2010年01月06日至2030年01月06日"),
+        box(128, 753, 250, 787, "经营范围"),
+        box(277, 755, 996, 785, "一般项目：货物进出口；技术进出口；进出口代理；针纺"),
+        box(278, 799, 983, 833, "织品及原料销售；服装服饰零售；鞋帽批发；箱包销售；"),
+        box(281, 844, 996, 874, "日用品销售；化妆品零售；玩具销售；工艺美术品及礼仪"),
+        box(277, 885, 996, 919, "用品销售（象牙及其制品除外）（除依法须经批准的项目"),
+        box(277, 927, 808, 963, "外，凭营业执照依法自主开展经营活动）。"),
+        box(1333, 1119, 1498, 1164, "登记机关"), box(1434, 1167, 1484, 1216, "报"),
+        box(131, 1191, 292, 1211, "扫描二维码登录“国家企"),
+        box(131, 1209, 292, 1229, "业信用信息公示系统”了"),
+        box(1388, 1218, 1705, 1255, "二〇二〇年八月二十日"),
+        box(137, 1229, 287, 1249, "解更多登记、备案、许"),
+        box(158, 1245, 257, 1268, "可、监管信息。"),
+        box(1102, 1278, 1607, 1306, "国家企业信用信息公示系统网址：http://www.gsxt.gov.cn"),
+        box(1611, 1279, 1853, 1306, "国家市场监督管理总局监制"),
+    ]  # fmt: skip
+    scope = read_lines(lines)["business_scope"]
+    assert scope is not None and scope.endswith("凭营业执照依法自主开展经营活动）。")
