@@ -837,15 +837,38 @@ def wrapped_on(
 
 
 def _line_boxes(first: OcrLine, lines: Sequence[OcrLine], used: set[int]) -> list[OcrLine]:
-    """``first`` and the unused boxes its visual line goes on in, left to right."""
+    """``first`` and the unused boxes its visual line goes on in, left to right.
+
+    A box that only repeats the line's end (仑分公司 detected again over 司宁波北仑分公司,
+    acc3 60096) is the detector's second look, not more text.
+    """
     out = [first]
+    seen = {id(first)}
     while True:
         after = [
-            ln for ln in lines if id(ln) not in used and ln not in out and _goes_on(out[-1], ln)
+            ln
+            for ln in lines
+            if id(ln) not in used and id(ln) not in seen and _goes_on(out[-1], ln)
         ]
         if not after:
             return out
-        out.append(min(after, key=lambda ln: ln.bbox[0]))
+        nxt = min(after, key=lambda ln: ln.bbox[0])
+        seen.add(id(nxt))
+        if not _repeats_end("".join(ln.text for ln in out), nxt):
+            out.append(nxt)
+
+
+def _repeats_end(text: str, box: OcrLine) -> bool:
+    """Whether ``box``, just after ``last``, reads the end of ``text`` again.
+
+    Two characters at least; one may differ (工分公司 read again over 江分公司, acc3
+    60256). A name never repeats its own last characters.
+    """
+    tail = box.text.strip()
+    if len(tail) < 2 or len(tail) > len(text):
+        return False
+    end = text[-len(tail) :]
+    return sum(a != b for a, b in zip(end, tail, strict=True)) <= 1
 
 
 def _line_under(

@@ -648,3 +648,17 @@ def test_a_names_wrap_is_the_next_rows_first_box_of_the_texts_size() -> None:
     misread = [head, ln("伙企业普通合伙）", 560, 972, w=264, h=38), lines[-1]]
     cut = extract_authorization_letter(region(misread))["enterprise_name"]
     assert cut.value == "杭州市晟恒进出口合" and cut.cut
+
+
+def test_a_box_that_reads_the_wraps_end_again_is_not_more_of_the_name() -> None:
+    """Acc3 60096 / 60256: the detector saw 仑分公司 (or 工分公司) again just after the
+    wrapped line 司宁波北仑分公司: a second look at its end, not more name."""
+    for echo in ("仑分公司", "工分公司"):
+        lines = [
+            ln("委托单位(公章）：上海联诚源贸易有限公", 592, 976, w=568, h=40),
+            ln("司宁波北仑分公司", 592, 1040, w=240, h=40),
+            ln(echo, 840, 1042, w=120, h=38),
+            ln("统一社会信用代码：91330784579324580M", 592, 1120),
+        ]
+        got = extract_authorization_letter(region(lines))["enterprise_name"].value
+        assert got == "上海联诚源贸易有限公司宁波北仑分公司", echo
