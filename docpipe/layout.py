@@ -574,7 +574,7 @@ def _continue_rows(
             starts = (lo, h.spans[0].bbox[0]) if h.spans else (lo,)
             if any(s - 1.5 * height <= x0 < min(hi, s + 3 * height) for s in starts):
                 best = h
-            elif last is not None and x0 < hi and _goes_on(last, line):
+            elif last is not None and x0 < hi and goes_on(last, line):
                 best = h  # the second box of a line just taken (acc2 20121)
         if best is not None:
             best.spans.append(Span(line, 0, len(line.text)))
@@ -610,7 +610,7 @@ def _take_cell(
     hit.column = (min(ln.bbox[0] for ln in ordered), max(ln.bbox[2] for ln in ordered))
 
 
-def _goes_on(last: OcrLine, line: OcrLine) -> bool:
+def goes_on(last: OcrLine, line: OcrLine) -> bool:
     """Whether ``line`` is the next box of ``last``'s visual line: level, just after it."""
     h = max(min(last.height, line.height), 1.0)
     level_ = abs(last.center[1] - line.center[1]) < 0.5 * h
@@ -846,9 +846,7 @@ def _line_boxes(first: OcrLine, lines: Sequence[OcrLine], used: set[int]) -> lis
     seen = {id(first)}
     while True:
         after = [
-            ln
-            for ln in lines
-            if id(ln) not in used and id(ln) not in seen and _goes_on(out[-1], ln)
+            ln for ln in lines if id(ln) not in used and id(ln) not in seen and goes_on(out[-1], ln)
         ]
         if not after:
             return out

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from docpipe.compare import is_doubtful
 from docpipe.extract import Region
-from docpipe.layout import Hit, Label, Turn, clean
+from docpipe.layout import Hit, Label, Turn, clean, goes_on
 from docpipe.models import BBox, FieldValue
 from docpipe.normalize import norm_date, numeral_dates
 from docpipe.ocr.base import OcrLine
@@ -152,12 +152,12 @@ _PARTIAL_DATE = re.compile(r"[0-9A-Za-z]{2,4}年[0-9A-Za-z]{0,2}月[0-9A-Za-z]{0
 # A date in Chinese numerals whose year lost its head: the seal's ring crossing 二〇 of
 # 二〇一六年五月十九日 leaves the detector's box starting at 一六年 (accuracy 20041, 20096).
 # Or whose first numeral was misread (上〇二五年九月五 for 二〇二五年九月五日, verify 70043).
+_NUMERALS = "〇○零O0一二三四五六七八九"  # a year's, as the OCR reads 〇 (O, 0, ○, 零)
 _HEADLESS_NUMERAL_DATE = re.compile(
-    r"(?<![〇○零O0一二三四五六七八九])[〇○零O0一二三四五六七八九]{1,3}年[一二三四五六七八九十]{1,2}月"
+    rf"(?<![{_NUMERALS}])[{_NUMERALS}]{{1,3}}年[一二三四五六七八九十]{{1,2}}月"
 )
 # A year in Chinese numerals of three characters: one of its four lost under the ring
 # (二〇二一 read 二二一, 二〇二五 read ○二五).
-_NUMERALS = "〇○零O0一二三四五六七八九"
 _THREE_NUMERAL_YEAR = re.compile(rf"(?<![{_NUMERALS}])([{_NUMERALS}]{{3}})(?=年)")
 # The years a license, form or letter can carry.
 FIRST_YEAR = 1949
@@ -255,25 +255,18 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
 # Read again reaching this many line heights further right.
 _CUT_DATE = re.compile(
     r"日期[:：]?(?:\d{2,4}(?:[年./\-]\d{0,2}(?:[月./\-]\d{0,1})?)?"
-    r"|[〇○零一二三四五六七八九]{1,4}(?:年[一二三四五六七八九十]{0,2}月?)?)$"
+    rf"|[{_NUMERALS}]{{1,4}}(?:年[一二三四五六七八九十]{{0,2}}月?)?)$"
 )
 CUT_REACH = 8.0
 
 
 def _with_next(line: OcrLine, lines: Sequence[OcrLine]) -> OcrLine:
-    """``line`` reaching over the box level with it just after it, if there is one.
+    """``line`` reaching over the box its visual line goes on in, if there is one.
 
     The detector may cut a date in two (``〇元五年一月十`` | ``三日``, acc2 20003): read
     alone, the first box holds no whole date.
     """
-    h = max(line.height, 1.0)
-    after = [
-        other
-        for other in lines
-        if other is not line
-        and abs(other.center[1] - line.center[1]) < 0.5 * h
-        and -0.5 * h <= other.bbox[0] - line.bbox[2] < 1.5 * h
-    ]
+    after = [other for other in lines if other is not line and goes_on(line, other)]
     if not after:
         return line
     nxt = min(after, key=lambda other: other.bbox[0])
