@@ -833,20 +833,46 @@ def wrapped_on(
             last = piece
         if complete(compact(text)):
             return Hit(hit.label, hit.label_bbox, [*hit.spans, *taken], hit.column)
+        if (end := _before_junk(taken[-1])) is not None and complete(
+            compact(text[: len(text) - len(taken[-1].text)] + taken[-1].text[:end])
+        ):
+            taken[-1] = Span(taken[-1].line, taken[-1].start, taken[-1].start + end)
+            return Hit(hit.label, hit.label_bbox, [*hit.spans, *taken], hit.column)
     return hit
+
+
+# A wrapped line's last one or two characters that no value ends in: a seal's ring or
+# star read as a letter, digit or stroke after the name (有限公司X, acc3 60036).
+_JUNK_TAIL = re.compile(r"[A-Za-z0-9|丨/\\._\-·•,，。]{1,2}$")
+
+
+def _before_junk(span: Span) -> int | None:
+    """Where ``span``'s text ends without its junk tail (``_JUNK_TAIL``), if it has one."""
+    text = span.text.rstrip()
+    m = _JUNK_TAIL.search(text)
+    if m is None or m.start() == 0:
+        return None
+    return m.start()
 
 
 def _line_boxes(first: OcrLine, lines: Sequence[OcrLine], used: set[int]) -> list[OcrLine]:
     """``first`` and the unused boxes its visual line goes on in, left to right.
 
     A box that only repeats the line's end (仑分公司 detected again over 司宁波北仑分公司,
-    acc3 60096) is the detector's second look, not more text.
+    acc3 60096) is the detector's second look, not more text. A box of several
+    characters standing taller than it is wide (a seal's legend read down its arc: 永康市
+    beside 有限公司, acc3 60020) is no piece of a written line.
     """
     out = [first]
     seen = {id(first)}
     while True:
         after = [
-            ln for ln in lines if id(ln) not in used and id(ln) not in seen and goes_on(out[-1], ln)
+            ln
+            for ln in lines
+            if id(ln) not in used
+            and id(ln) not in seen
+            and goes_on(out[-1], ln)
+            and not _standing(ln)
         ]
         if not after:
             return out
@@ -854,6 +880,14 @@ def _line_boxes(first: OcrLine, lines: Sequence[OcrLine], used: set[int]) -> lis
         seen.add(id(nxt))
         if not _repeats_end("".join(ln.text for ln in out), nxt):
             out.append(nxt)
+
+
+def _standing(box: OcrLine) -> bool:
+    """Whether a box of two characters or more is taller than it is wide (read down)."""
+    (x0, y0), (x1, y1), (x2, y2) = box.poly[:3]
+    return len(box.text.strip()) >= 2 and math.dist((x0, y0), (x1, y1)) < math.dist(
+        (x1, y1), (x2, y2)
+    )
 
 
 def _repeats_end(text: str, box: OcrLine) -> bool:
@@ -869,22 +903,29 @@ def _repeats_end(text: str, box: OcrLine) -> bool:
     return sum(a != b for a, b in zip(end, tail, strict=True)) <= 1
 
 
+# A box of this many characters is a line of text, not a seal's glyph read alone.
+WORDY = 4
+
+
 def _line_under(
     last: OcrLine, lines: Sequence[OcrLine], used: set[int], x_lo: float, x_hi: float
 ) -> OcrLine | None:
     """The first unused line one line under ``last`` that starts between ``x_lo`` and ``x_hi``.
 
     A line of the text's size: a seal's glyph read alone between two lines (晟, 27 px
-    among 40 px lines, acc3 60062) is none.
+    among 40 px lines, acc3 60062) is none. A line of several characters may be measured
+    against the page's usual line height instead: a seal's ink merged into ``last``'s box
+    makes it taller than its text (55 px over 37 px lines, acc3 60030).
     """
     h = max(last.height, 1.0)
+    usual = min(h, statistics.median(ln.height for ln in lines)) if lines else h
     below = [
         ln
         for ln in lines
         if id(ln) not in used
         and 0 <= ln.bbox[1] - last.bbox[3] + 0.3 * h <= 1.6 * h
         and x_lo <= ln.bbox[0] <= x_hi
-        and ln.height >= 0.75 * h
+        and ln.height >= 0.75 * (usual if len(ln.text.strip()) >= WORDY else h)
     ]
     if not below:
         return None

@@ -37,7 +37,7 @@ from docpipe.normalize import edit_distance, norm_id
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import CONTRADICTED
 from docpipe.seal import MIN_CONFIDENCE
-from extractors._beside import CJK_NAME, beside_value, date_again, voted
+from extractors._beside import CJK_NAME, beside_value, date_again, shaped, voted
 from extractors._business import OPTIONS, PORTAL_NAME, business_in
 from extractors._forms import (
     DOUBT,
@@ -272,6 +272,8 @@ def _enterprise_in_prose(prose: Prose) -> FieldValue | None:
 
 # How far right of its label an undetected name is read, in line heights.
 NAME_REACH = 16.0
+# …and an undetected agent's name (a person's: five characters at most).
+AGENT_REACH = 8.0
 
 
 def _name_beside(region: Region, hit: Hit) -> FieldValue | None:
@@ -509,6 +511,12 @@ def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
             out["agent_name"] = labelled
         elif named is not None:
             out["agent_name"] = prose.value(named.start("name"), named.end("name"))
+        elif h is not None and not h.spans:
+            # The label's row holds no box at all (acc3 60005: 受托人姓名 and nothing
+            # detected beside it): the row is read again right of the label.
+            parse = shaped(CJK_NAME, LABELS)
+            if (v := beside_value(region, h, Turn(), parse, reach=AGENT_REACH)) is not None:
+                out["agent_name"] = v
         if (h := hits.get("agent_id_number")) and h.spans:
             number, factor = id_value(h.text)
             out["agent_id_number"] = h.value(number, h.confidence * factor)

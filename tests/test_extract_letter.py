@@ -662,3 +662,70 @@ def test_a_box_that_reads_the_wraps_end_again_is_not_more_of_the_name() -> None:
         ]
         got = extract_authorization_letter(region(lines))["enterprise_name"].value
         assert got == "上海联诚源贸易有限公司宁波北仑分公司", echo
+
+
+def test_a_names_wrap_is_found_under_a_label_line_the_seal_made_taller() -> None:
+    """Acc3 60030: the seal's ink merged into the name's first box (55 px over 37 px
+    text); its wrap 公司宁波北仑分公司, of the text's size, is still the name's."""
+    lines = [
+        ln("委托单位（盖章）：杭州天宏进出口有限", 583, 1026, w=608, h=55),
+        ln("口有限公", 688, 956, w=138, h=104),
+        ln("公司宁波北仑分公司", 589, 1112, w=299, h=37),
+        ln("统一社会信用代码：", 586, 1182, w=288, h=43),
+        ln("913302063828132921", 588, 1259, w=360, h=36),
+        ln("受托人（签字）：邹芮暄", 586, 1336, w=389, h=37),
+        ln("特此委托。", 212, 824, w=157, h=37),
+    ]
+    got = extract_authorization_letter(region(lines))["enterprise_name"]
+    assert got.value == "杭州天宏进出口有限公司宁波北仑分公司"
+
+
+def test_a_wrap_ending_in_the_seals_mark_or_beside_its_legend_is_the_name_without_them() -> None:
+    """Acc3 60036: the wrap 有限公司X, the ring read as an X after it. Acc3 60020: the
+    legend 永康市 read down the seal's arc (a box taller than wide) beside 有限公司."""
+    head = ln("委托单位（公章）：禾瑞天（杭州）贸易", 622, 1062, w=594, h=41)
+    code = ln("统一社会信用代码：913301088924Q9005B", 619, 1197, w=600, h=40)
+    marked = [head, ln("有限公司X", 620, 1133, w=175, h=40), code]
+    got = extract_authorization_letter(region(marked))["enterprise_name"]
+    assert got.value == "禾瑞天（杭州）贸易有限公司"
+    standing = OcrLine(
+        text="永康市", poly=[(787, 1045), (866, 1045), (866, 1160), (787, 1160)], confidence=1.0
+    )
+    head = ln("授权单位（盖章）：禾瑞天（杭州）贸易", 614, 1015, w=617, h=43)
+    beside = [head, ln("有限公司", 613, 1087, w=138, h=41), standing, code]
+    got = extract_authorization_letter(region(beside))["enterprise_name"]
+    assert got.value == "禾瑞天（杭州）贸易有限公司"
+    # A box of that height read across (a written line) still goes on the line.
+    lying = ln("上海分公司", 780, 1087, w=170, h=41)
+    got = extract_authorization_letter(region([head, beside[1], lying, code]))["enterprise_name"]
+    assert got.value == "禾瑞天（杭州）贸易有限公司上海分公司"
+
+
+def test_an_agent_whose_name_the_detector_missed_is_read_beside_the_label() -> None:
+    """Acc3 60005: a letter of labelled facts, nothing detected beside 受托人姓名: the
+    row is read again right of the label; a reading naming the next label is no name."""
+    lines = [
+        ln("企业授权委托书", 504, 336, w=438, h=63),
+        ln("委托单位", 300, 568, w=130, h=45),
+        ln("义乌市金海贸易商行", 517, 567, w=267, h=42),
+        ln("受托人姓名", 283, 767, w=153, h=45),
+        ln("身份证号", 295, 846, w=125, h=42),
+        ln(ID, 506, 847, w=273, h=34),
+        ln("委托事项", 293, 922, w=126, h=43),
+        ln("办理中国电子口岸变更企业操作员业务", 507, 916, w=502, h=45),
+    ]
+    reg = region(lines)
+    assert "agent_name" not in extract_authorization_letter(reg)
+    asked: list[float] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(reach)
+        return [OcrLine(text="受托人姓名蒋磊阳", poly=line.poly, confidence=0.98)] * 2
+
+    reg.reread = reread
+    assert extract_authorization_letter(reg)["agent_name"].value == "蒋磊阳"
+    assert asked and min(asked) >= 5
+    reg.reread = lambda line, reach: (
+        [OcrLine(text="受托人姓名身份证号", poly=line.poly, confidence=0.98)] * 2
+    )
+    assert "agent_name" not in extract_authorization_letter(reg)
