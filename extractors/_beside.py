@@ -88,7 +88,8 @@ def beside(
     votes: dict[str, list[tuple[OcrLine, str]]] = {}
     for reading in region.reread(label, reach):
         text = clean(reading.text)
-        for variant in sorted(hit.label.variants, key=len, reverse=True):
+        # The label as printed: a variant, or a word it stands alone as (操作员, acc3 60064).
+        for variant in sorted((*hit.label.variants, *hit.label.alone), key=len, reverse=True):
             if text.startswith(variant):
                 text = text[len(variant) :]
                 break
@@ -231,14 +232,17 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
         text = clean(line.text)
         headless = bool(_HEADLESS_NUMERAL_DATE.search(text))
         cut = bool(_CUT_DATE.search(text))
-        if not (_PARTIAL_DATE.search(text) or headless or cut) or dates_in(text):
+        broken = bool(_BROKEN_DATE.search(text))
+        if not (_PARTIAL_DATE.search(text) or headless or cut or broken) or dates_in(text):
             continue
         page_line = back.line(_with_next(line, lines))
         if headless:
             page_line = widened_left(page_line, HEAD_REACH)
         reach = CUT_REACH if cut else 0.0
+        seen: list[OcrLine] = []
         for reread in (region.reread, region.reread_ringless):
             readings = list(reread(page_line, reach)) if reread is not None else []
+            seen.extend(readings)
             raw = " | ".join(dict.fromkeys(r.text for r in readings))
             if (value := one_date(readings)) is not None:
                 conf = min(r.confidence for r in readings) * BESIDE
@@ -247,17 +251,28 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
                 return fv(value, CONTRADICTED, line.bbox, raw)
             if (value := _most_date(readings)) is not None:
                 return fv(value, ABSTAINED, line.bbox, raw)
+        # A date broken past its shape has no sure or most reading to go by; the votes
+        # are all there is. A partial date keeps the stricter rule (case 5075).
+        partial = _PARTIAL_DATE.search(text) or headless
+        if not partial and (value := _plural_date(seen)) is not None:
+            raw = " | ".join(dict.fromkeys(r.text for r in seen))
+            return fv(value, CONTRADICTED, line.bbox, raw)
     return None
 
 
 # A date label's line that stops inside its date (申请日期：2025年, 日期：2025-0, 申请日期：
-# 二〇二六年): the detector's box ended before the date did (acc3 60065, 60087, 60067).
+# 二〇二六年, 日期: alone): the detector's box ended before the date did (acc3 60065, 60087,
+# 60067, 60045).
 # Read again reaching this many line heights further right.
 _CUT_DATE = re.compile(
     r"日期[:：]?(?:\d{2,4}(?:[年./\-]\d{0,2}(?:[月./\-]\d{0,1})?)?"
-    rf"|[{_NUMERALS}]{{1,4}}(?:年[一二三四五六七八九十]{{0,2}}月?)?)$"
+    rf"|[{_NUMERALS}]{{1,4}}(?:年[一二三四五六七八九十]{{0,2}}月?)?)?$"
 )
 CUT_REACH = 8.0
+# A date label whose text holds a digit or numeral but no date at all (申请日期：20.10.03,
+# 电请日期：2025/24, 日期：二二六年九日十日, 填表日期：202.12.06: the ring or a blur took a
+# digit or a separator, acc3 60011, 60041, 60015, 60049).
+_BROKEN_DATE = re.compile(rf"日期[:：]?.{{0,3}}[0-9{_NUMERALS}]")
 
 
 def _with_next(line: OcrLine, lines: Sequence[OcrLine]) -> OcrLine:
@@ -322,6 +337,29 @@ def _most_date(readings: Sequence[OcrLine]) -> str | None:
     if len(set(said)) != 1 or 2 * len(said) < len(readings):
         return None
     return said[0]
+
+
+def _plural_date(readings: Sequence[OcrLine]) -> str | None:
+    """The date more readings give than every other date together, two readings at least.
+
+    A blurred scan's date under the ring (acc3 60011: 申请日期：20.10.03 on the page) reads
+    2026.10.03 in five of twelve second looks, 2020 twice, 2023 once, 2389 and 3879 (no
+    year a form can carry, not counted) once each, the rest no date.
+    The readings disagree, so the date stands in doubt (the caller's ``CONTRADICTED``):
+    it may confirm the filed date; a different one is a warning, never a mismatch.
+    """
+    said = Counter(
+        found[0]
+        for r in readings
+        if (found := dates_in(r.text) or one_lost(r.text))
+        and FIRST_YEAR <= int(found[0][:4]) <= date.today().year
+    )
+    if not said:
+        return None
+    (day, most), *_ = said.most_common(1)
+    if most < 2 or 2 * most <= sum(said.values()):
+        return None
+    return day
 
 
 # Readings every character of which the recogniser is this sure of, at least this many,

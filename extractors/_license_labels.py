@@ -47,12 +47,19 @@ def split_half_labels(lines: Sequence[OcrLine]) -> list[OcrLine]:
             continue
         x0, y0, x1, y1 = line.bbox
         n = max(len(line.text), 1)
-        cut = x0 + (x1 - x0) * (line.text.index(m.group(1)) + 1) / n
+        end = line.text.index(m.group(1)) + 1
+        value = m.group(2)
+        # Both halves read, spaced, in the value's box (名 称 宁波市…, acc3 60016): the
+        # label ends after its second half, not its first.
+        if value and m.group(1) == full[0] and value[0] == full[1]:
+            end = line.text.index(value, end) + 1
+            value = value[1:].lstrip()
+        cut = x0 + (x1 - x0) * end / n
         out.append(_box(line, full, (x0, y0, cut, y1)))
-        if m.group(2):
-            start = line.text.index(m.group(2), line.text.index(m.group(1)) + 1)
+        if value:
+            start = line.text.index(value, end)
             vx = x0 + (x1 - x0) * start / n
-            out.append(_box(line, m.group(2), (vx, y0, x1, y1)))
+            out.append(_box(line, value, (vx, y0, x1, y1)))
     return out
 
 

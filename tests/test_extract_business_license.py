@@ -274,6 +274,13 @@ def test_half_read_spaced_labels() -> None:
     assert got["address"] == "浙江省宁波市北仑区建设一路965号"
 
 
+def test_a_spaced_label_read_whole_in_its_values_box() -> None:
+    """Acc3 60016: ``名 称 宁波市…`` in one box, both halves read: the name starts after 称."""
+    lines = [*header(), ln("名 称 宁波市北仑区源佳工贸商行", 124, 300), ln("类型", 124, 350),
+             ln("个人独资企业", 259, 350), *footer()]  # fmt: skip
+    assert read(lines)["name"] == "宁波市北仑区源佳工贸商行"
+
+
 def test_label_halves_stacked_in_one_tall_box() -> None:
     """名 and 类 (of 名 称, 类 型) read as one tall box ``名类``; 称 and 型 glued to values.
 

@@ -511,6 +511,22 @@ def test_a_doubtful_name_in_its_row_is_read_again() -> None:
     assert got.value == "潘芮" and got.confidence >= DOUBT_BELOW
 
 
+def test_a_second_look_beside_a_label_printed_as_its_short_word_drops_that_word() -> None:
+    """Acc3 60064: the label printed 操作员 alone (not 操作员姓名), 叶翀 weak; the cut-out
+    row reads 操作员叶翀, whose name is 叶翀."""
+    rows = [("操作员", v) if lab == "持卡人姓名" else (lab, v) for lab, v in ROWS]
+    lines = [ln("电子口岸制发卡业务申请书", 300, 40, h=40)]
+    for i, (lab, val) in enumerate(rows):
+        lines += [ln(lab, 100, 120 + 60 * i), ln(val, 400, 120 + 60 * i)]
+    i = [lab for lab, _ in rows].index("操作员")
+    lines[2 + 2 * i] = ln("叶翀", 400, 120 + 60 * i, conf=0.7)
+    reg = region(lines)
+    assert extract_application_form(reg)["operator_name"].value == "叶翀"
+    reg.reread = _rereads("操作员叶翀", "操作员叶翀")
+    got = extract_application_form(reg)["operator_name"]
+    assert got.value == "叶翀" and got.confidence >= DOUBT_BELOW
+
+
 def test_a_confident_name_is_not_read_again() -> None:
     def never(line: OcrLine, reach: float) -> list[OcrLine]:
         raise AssertionError("read again")
@@ -661,3 +677,42 @@ def test_checkbox_list_glyphs_give_the_ticked_option(row: str, want: str) -> Non
     pick = ticked(found)
     assert pick is not None
     assert pick[0].code == want
+
+
+def test_a_date_label_beside_digits_that_are_no_date_is_read_again_and_outvoted() -> None:
+    """Acc3 60011: 申请日期：20.10.03 on a blurred scan, the ring across 2026. The second
+    looks disagree (2026 five times, 2020 twice, 2023 once, 2389 no year a form has):
+    the date most of the dated readings give stands, in doubt; a tie gives none."""
+    lines = [*table(ROWS), ln("申请日期：20.10.03", 600, 900)]
+    reg = region(lines)
+    assert "sign_date" not in extract_application_form(reg)
+    texts = ["申请日期：2389.10.03", "申请日期：2026.10.03", "申请日期：28.10.03"]
+    texts += ["申请日期：2026.10.03", "申请日期：2026.10.03", "申请日期：2020.10.03"]
+    reg.reread = lambda line, reach: [
+        OcrLine(text=t, poly=line.poly, confidence=0.97) for t in texts
+    ]
+    reg.reread_ringless = lambda line, reach: [
+        OcrLine(text=t, poly=line.poly, confidence=0.97)
+        for t in ("申请日期：2026.10.03", "申请日期：2026.10.03", "申请日期：2023.10.03")
+    ]
+    got = extract_application_form(reg)["sign_date"]
+    assert got.value == "2026-10-03" and got.confidence < DOUBT_BELOW
+    reg.reread_ringless = lambda line, reach: [
+        OcrLine(text=t, poly=line.poly, confidence=0.97)
+        for t in ("申请日期：2020.10.03", "申请日期：2020.10.03", "申请日期：2023.10.03")
+    ]
+    assert "sign_date" not in extract_application_form(reg)  # 2026 ×3 against 2020 ×3, 2023
+
+
+def test_a_date_label_with_nothing_after_it_is_read_further_right() -> None:
+    """Acc3 60045: 日期: alone in its box, the date beside it not detected."""
+    reg = region([*table(ROWS), ln("日期:", 600, 900)])
+    asked: list[float] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(reach)
+        return [OcrLine(text="日期：二〇二四年十二月三十一日", poly=line.poly, confidence=0.9)] * 3
+
+    reg.reread = reread
+    assert extract_application_form(reg)["sign_date"].value == "2024-12-31"
+    assert asked and min(asked) > 5
