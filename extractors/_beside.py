@@ -162,6 +162,13 @@ _HEADLESS_NUMERAL_DATE = re.compile(
 _THREE_NUMERAL_YEAR = re.compile(rf"(?<![{_NUMERALS}])([{_NUMERALS}]{{3}})(?=年)")
 # The years a license, form or letter can carry.
 FIRST_YEAR = 1949
+# The most lines ``date_again`` reads again on one page.
+DATE_LINES = 4
+
+
+def possible_year(year: int) -> bool:
+    """Whether a license, form or letter can carry this year (``FIRST_YEAR`` to now)."""
+    return FIRST_YEAR <= year <= date.today().year
 
 
 def one_lost(text: str) -> list[str]:
@@ -183,7 +190,7 @@ def one_lost(text: str) -> list[str]:
             for numeral in "〇一二三四五六七八九":
                 full = year[:at] + numeral + year[at:] + text[end:]
                 for _, _, day in numeral_dates(full)[:1]:
-                    if FIRST_YEAR <= day.year <= date.today().year:
+                    if possible_year(day.year):
                         found.add(day.isoformat())
     elif (m := _THREE_DIGIT_YEAR.search(text)) is not None:
         year = m.group(1)
@@ -191,7 +198,7 @@ def one_lost(text: str) -> list[str]:
             for digit in "0123456789":
                 full = year[:at] + digit + year[at:]
                 iso = norm_date(f"{full}-{m.group(2)}-{m.group(3)}")
-                if iso is not None and FIRST_YEAR <= int(full) <= date.today().year:
+                if iso is not None and possible_year(int(full)):
                     found.add(iso)
     return sorted(found) if len(found) == 1 else []
 
@@ -228,13 +235,20 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
     """
     if region.reread is None:
         return None
+    tried = 0
     for line in lines:
         text = clean(line.text)
         headless = bool(_HEADLESS_NUMERAL_DATE.search(text))
+        partial = headless or bool(_PARTIAL_DATE.search(text))
         cut = bool(_CUT_DATE.search(text))
         broken = bool(_BROKEN_DATE.search(text))
-        if not (_PARTIAL_DATE.search(text) or headless or cut or broken) or dates_in(text):
+        if not (partial or cut or broken) or dates_in(text):
             continue
+        # Each line tried costs a dozen recognitions: a page of many date-like lines (a
+        # hostile one) is not read again line after line.
+        tried += 1
+        if tried > DATE_LINES:
+            break
         page_line = back.line(_with_next(line, lines))
         if headless:
             page_line = widened_left(page_line, HEAD_REACH)
@@ -253,7 +267,6 @@ def date_again(region: Region, lines: Sequence[OcrLine], back: Turn) -> FieldVal
                 return fv(value, ABSTAINED, line.bbox, raw)
         # A date broken past its shape has no sure or most reading to go by; the votes
         # are all there is. A partial date keeps the stricter rule (case 5075).
-        partial = _PARTIAL_DATE.search(text) or headless
         if not partial and (value := _plural_date(seen)) is not None:
             raw = " | ".join(dict.fromkeys(r.text for r in seen))
             return fv(value, CONTRADICTED, line.bbox, raw)
@@ -351,8 +364,7 @@ def _plural_date(readings: Sequence[OcrLine]) -> str | None:
     said = Counter(
         found[0]
         for r in readings
-        if (found := dates_in(r.text) or one_lost(r.text))
-        and FIRST_YEAR <= int(found[0][:4]) <= date.today().year
+        if (found := dates_in(r.text) or one_lost(r.text)) and possible_year(int(found[0][:4]))
     )
     if not said:
         return None

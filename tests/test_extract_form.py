@@ -716,3 +716,22 @@ def test_a_date_label_with_nothing_after_it_is_read_further_right() -> None:
     reg.reread = reread
     assert extract_application_form(reg)["sign_date"].value == "2024-12-31"
     assert asked and min(asked) > 5
+
+
+def test_a_page_of_many_broken_dates_is_read_again_a_few_lines_only() -> None:
+    """Each line read again costs a dozen recognitions: a page of a hundred date-like
+    lines (a hostile one) has a handful of them read again, not all."""
+    lines = [
+        *table(ROWS),
+        *(ln(f"日期：20.1{i % 10}.0{i % 9}", 600, 900 + 10 * i) for i in range(100)),
+    ]
+    reg = region(lines)
+    asked: list[str] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(line.text)
+        return [OcrLine(text="日期：无", poly=line.poly, confidence=0.9)]
+
+    reg.reread = reread
+    assert "sign_date" not in extract_application_form(reg)
+    assert 0 < len(asked) <= 5
