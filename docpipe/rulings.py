@@ -176,7 +176,8 @@ def _skew(ink: np.ndarray, kh: int) -> float | None:
         min_theta=math.pi / 2 - spread,
         max_theta=math.pi / 2 + spread,
     )
-    if found is None:
+    # OpenCV 5.0 returns None when no line reaches the threshold, 5.1 an empty array.
+    if found is None or len(found) == 0:
         return None
     thetas = sorted(float(t) for t in found[:15, 0, 1])
     return math.degrees(thetas[len(thetas) // 2]) - 90.0
