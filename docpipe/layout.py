@@ -905,6 +905,15 @@ def _repeats_end(text: str, box: OcrLine) -> bool:
 
 # A box of this many characters is a line of text, not a seal's glyph read alone.
 WORDY = 4
+# A box of one or two characters read under this confidence is a seal's glyph read
+# alone (酒 0.38, X 0.53, dh 0.34 between a name and its wrap, acc4 80108, 80114,
+# 80198); the wrap's own short line reads surely (公司 1.00, 营部 1.00).
+FAINT = 0.6
+
+
+def _faint_glyph(box: OcrLine) -> bool:
+    """Whether ``box`` is one or two characters read unsurely (``FAINT``)."""
+    return len(box.text.strip()) <= 2 and box.confidence < FAINT
 
 
 def _line_under(
@@ -913,9 +922,11 @@ def _line_under(
     """The first unused line one line under ``last`` that starts between ``x_lo`` and ``x_hi``.
 
     A line of the text's size: a seal's glyph read alone between two lines (晟, 27 px
-    among 40 px lines, acc3 60062) is none. A line of several characters may be measured
-    against the page's usual line height instead: a seal's ink merged into ``last``'s box
-    makes it taller than its text (55 px over 37 px lines, acc3 60030).
+    among 40 px lines, acc3 60062) is none, nor a glyph read faintly (``_faint_glyph``)
+    or a legend read down the seal's arc (``_standing``), which sit between a name and its
+    wrap at the left edge (acc4 80108, 80132, 80250). A line of several characters may be
+    measured against the page's usual line height instead: a seal's ink merged into
+    ``last``'s box makes it taller than its text (55 px over 37 px lines, acc3 60030).
     """
     h = max(last.height, 1.0)
     usual = min(h, statistics.median(ln.height for ln in lines)) if lines else h
@@ -926,6 +937,8 @@ def _line_under(
         and 0 <= ln.bbox[1] - last.bbox[3] + 0.3 * h <= 1.6 * h
         and x_lo <= ln.bbox[0] <= x_hi
         and ln.height >= 0.75 * (usual if len(ln.text.strip()) >= WORDY else h)
+        and not _standing(ln)
+        and not _faint_glyph(ln)
     ]
     if not below:
         return None

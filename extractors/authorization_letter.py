@@ -128,8 +128,10 @@ MATTER_RE = re.compile(
 MATTER_VERB = re.compile(r"^[:：]?(?:前往[^，,。]{0,20}?)?(?:代为|全权|负责)?办理")
 # What follows the label: ``（盖章）：``, glued or half read (``（盖章所：``, ``（盖章``,
 # ``（盖：``, ``（盖汽）``: 章 lost or misread under the seal, the bracket still there).
+# A label's last character read again in the value's own box may stand before the
+# bracket (授权单位 | 立（盖章）：…, 位 read 立, acc4 80170).
 SEAL_JUNK = re.compile(
-    r"^(?:[（(]?(?:盖公章|盖章|公章|签章|签字|签名)(?:[)）]?[:：]|[)）]|.[:：])?"
+    r"^(?:[\u4e00-\u9fff](?=[（(]))?(?:[（(]?(?:盖公章|盖章|公章|签章|签字|签名)(?:[)）]?[:：]|[)）]|.[:：])?"
     r"|[（(]盖[\u4e00-\u9fff]?(?:[)）][:：]?|[:：]))"
 )
 # A piece of the label's line holding only its mark, half read or whole.

@@ -701,6 +701,54 @@ def test_a_wrap_ending_in_the_seals_mark_or_beside_its_legend_is_the_name_withou
     assert got.value == "禾瑞天（杭州）贸易有限公司上海分公司"
 
 
+def _box(text: str, x0: float, y0: float, x1: float, y1: float, conf: float) -> OcrLine:
+    return OcrLine(text=text, poly=[(x0, y0), (x1, y0), (x1, y1), (x0, y1)], confidence=conf)
+
+
+@pytest.mark.parametrize(
+    ("head", "between", "wrap", "want"),
+    [
+        # Acc4 80108: 酒 read faintly, 菅部 down the arc, nearer than the wrap.
+        (_box("委托单位(盖章)）：杭州市滨江区源盛", 554, 969, 1082, 1005, 0.96),
+         [_box("酒", 838, 1010, 871, 1053, 0.38), _box("菅部", 821, 1031, 876, 1110, 0.83)],
+         _box("贸易经营部", 555, 1034, 716, 1075, 1.0), "杭州市滨江区源盛贸易经营部"),
+        # Acc4 80114: the ring read as a faint X under the name's end.
+        (_box("授权单位（盖章）：宁波市博新科技有限", 595, 1068, 1198, 1108, 0.97),
+         [_box("X", 816, 1113, 897, 1163, 0.53)],
+         _box("公司", 593, 1138, 670, 1184, 1.0), "宁波市博新科技有限公司"),
+        # Acc4 80132: the legend 宁波市 standing, 器 and 呵 faint, level with the wrap.
+        (_box("委托单位（公章）：宁波市北仑区世创工贸经", 562, 866, 1133, 903, 0.99),
+         [_box("宁波市", 657, 892, 720, 996, 1.0), _box("器", 839, 931, 888, 979, 0.47),
+          _box("呵", 848, 909, 891, 948, 0.39)],
+         _box("营部", 559, 927, 629, 969, 1.0), "宁波市北仑区世创工贸经营部"),
+    ],
+    ids=["faint-and-standing", "faint-ring", "standing-legend"],
+)  # fmt: skip
+def test_a_names_wrap_at_the_left_edge_is_found_past_the_seals_glyphs(
+    head: OcrLine, between: list[OcrLine], wrap: OcrLine, want: str
+) -> None:
+    """Seal glyphs read alone (faintly, or down the arc) sit nearer the name's line than
+    its wrap back at the left edge: they are not the wrap, and the name is whole."""
+    code = ln("统一社会信用代码：91330784579324580M", head.bbox[0], wrap.bbox[3] + 30)
+    got = extract_authorization_letter(region([head, *between, wrap, code]))["enterprise_name"]
+    assert got.value == want
+    # A surely read short wrap (公司 at 1.00) is still one, however short.
+    assert not got.cut
+
+
+def test_a_labels_last_character_read_again_before_the_seal_mark_is_not_the_names() -> None:
+    """Acc4 80170: 授权单位 in one box, 立（盖章）：永康市… in the next (位 read again as
+    立): what stands before the mark is the label's, not the enterprise's."""
+    lines = [
+        _box("授权单位", 617, 1050, 769, 1092, 1.0),
+        _box("立（盖章）：永康市宇联联五金", 747, 1051, 1213, 1092, 0.95),
+        _box("店", 613, 1125, 662, 1173, 1.0),
+        ln("统一社会信用代码：923307846479662605", 620, 1206),
+    ]
+    got = extract_authorization_letter(region(lines))["enterprise_name"]
+    assert got.value == "永康市宇联联五金店"
+
+
 def test_an_agent_whose_name_the_detector_missed_is_read_beside_the_label() -> None:
     """Acc3 60005: a letter of labelled facts, nothing detected beside 受托人姓名: the
     row is read again right of the label; a reading naming the next label is no name."""
