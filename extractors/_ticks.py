@@ -55,6 +55,10 @@ TICK_INK, FULLER = 0.06, 2.5
 CHARACTER_INK = (0.5, 0.9)
 # A box's frame is closed: along each side, this share of places has ink in its band.
 CLOSED = 0.9
+# The smallest box side, in text heights (the OCR box's, ascent and descent included): a
+# □ printed a size smaller than its option's text is 0.39 of it (acc4 80085); a
+# character's own square strokes are joined to the rest of it and never an outline alone.
+BOX_LOW = 0.3
 
 
 @dataclass
@@ -189,7 +193,7 @@ def box_ink(
     ``span_box`` is the option text's box in the extractor's frame (the OCR may have
     put the box inside the line's box, having dropped its glyph); ``to_page`` takes a
     point of that frame to the image's. The box is the leftmost square outline near
-    the text's start: its left side and its bottom inked, 0.45–1.7 text heights a side
+    the text's start: its left side and its bottom inked, 0.3–1.7 text heights a side
     (a tick may reach beyond the outline). ``None`` when no such outline is there.
     ``height`` is the text's own height where known: on a tilted page the box around
     the text is taller than its letters, and boxes are sized by the letters.
@@ -244,14 +248,14 @@ def _traced(patch: np.ndarray, h: float) -> np.ndarray:
 def _outlines(traced: np.ndarray, h: float) -> list[Box]:
     """The square box outlines in a traced patch (``_traced``), left to right.
 
-    0.45–1.7 text heights a side (a tick may reach beyond the outline), four straight
+    0.3–1.7 text heights a side (a tick may reach beyond the outline), four straight
     sides (``_outlined``).
     """
     n, _, stats, _ = cv2.connectedComponentsWithStats(traced, connectivity=8)
     out = []
     for i in range(1, n):
         bx, by, bw, bh, _area = (int(v) for v in stats[i])
-        if not (0.45 * h <= bw <= 1.7 * h and 0.45 * h <= bh <= 1.7 * h):
+        if not (BOX_LOW * h <= bw <= 1.7 * h and BOX_LOW * h <= bh <= 1.7 * h):
             continue
         if 0.6 <= bw / bh <= 1.7 and _outlined(traced[by : by + bh, bx : bx + bw]):
             out.append((bx, by, bw, bh))

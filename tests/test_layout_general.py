@@ -702,3 +702,26 @@ def test_a_qr_captions_fine_print_does_not_shrink_the_wrap_gap() -> None:
     ]  # fmt: skip
     scope = read_lines(lines)["business_scope"]
     assert scope is not None and scope.endswith("凭营业执照依法自主开展经营活动）。")
+
+
+def test_a_box_printed_smaller_than_its_options_text_is_still_a_box() -> None:
+    """Acc4 80085: □ and ■ a size below the option's text (14 px sides beside a 36 px
+    line box), the OCR keeping none of the glyphs: the filled one is the ticked option."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    from extractors._business import OPTIONS
+    from extractors._ticks import find_options, ticked_by_pixels
+
+    text = "新企业入网变更企业操作员新增企业操作员"
+    x0, x1, pitch = 60.0, 915.0, 45.0  # 19 characters, 45 px each
+    line = OcrLine(text=text, poly=[(x0, 22), (x1, 22), (x1, 58), (x0, 58)], confidence=0.97)
+    assert 14 / line.height < 0.45  # under the smallest box seen before
+    im = Image.new("RGB", (1000, 80), "white")
+    draw = ImageDraw.Draw(im)
+    for start, full in ((0, False), (5, True), (12, False)):
+        x = round(x0 + start * pitch) - 22  # the box just left of its option's text
+        draw.rectangle((x, 33, x + 14, 47), outline="black", fill="black" if full else None)
+    found = find_options([line], OPTIONS)
+    pick = ticked_by_pixels(found, np.asarray(im), lambda p: p)
+    assert pick is not None and pick[0].code == "change_operator"
