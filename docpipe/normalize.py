@@ -347,3 +347,12 @@ def simplified(text: str) -> str:
     ('熊鹏强', '於乾喆堃', '张昇')
     """
     return "".join(c if ord(c) < 0x3400 else _simplified_char(c) for c in text)
+
+
+# The years a license, form or letter can carry.
+FIRST_YEAR = 1949
+
+
+def possible_year(year: int) -> bool:
+    """Whether a license, form or letter can carry this year (``FIRST_YEAR`` to now)."""
+    return FIRST_YEAR <= year <= date.today().year

@@ -12,14 +12,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import NamedTuple
 
 from docpipe.compare import is_doubtful
 from docpipe.extract import Region
 from docpipe.layout import Hit, Label, Turn, clean, goes_on
 from docpipe.models import BBox, FieldValue
-from docpipe.normalize import norm_date, numeral_dates
+from docpipe.normalize import norm_date, numeral_dates, possible_year
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import CONTRADICTED, dates_in, one_date
 from extractors._forms import fv
@@ -160,15 +159,8 @@ _HEADLESS_NUMERAL_DATE = re.compile(
 # A year in Chinese numerals of three characters: one of its four lost under the ring
 # (二〇二一 read 二二一, 二〇二五 read ○二五).
 _THREE_NUMERAL_YEAR = re.compile(rf"(?<![{_NUMERALS}])([{_NUMERALS}]{{3}})(?=年)")
-# The years a license, form or letter can carry.
-FIRST_YEAR = 1949
 # The most lines ``date_again`` reads again on one page.
 DATE_LINES = 4
-
-
-def possible_year(year: int) -> bool:
-    """Whether a license, form or letter can carry this year (``FIRST_YEAR`` to now)."""
-    return FIRST_YEAR <= year <= date.today().year
 
 
 def one_lost(text: str) -> list[str]:

@@ -176,6 +176,25 @@ def test_a_date_under_the_seal_that_a_second_reading_contradicts_is_in_doubt() -
     assert agree("application_form", first, [line], reread) == first
 
 
+def test_a_first_reading_in_no_possible_year_gives_way_to_the_one_possible_date() -> None:
+    """Acc4 80137: the page read 292810-17 (2928), a second reading 2026-10-17: the
+    possible date stands, in doubt; two possible others leave the first reading."""
+    from docpipe.compare import DOUBT_BELOW
+
+    line = _line("292810-17", (986, 1543, 1192, 1603))
+    first = {
+        "issue_date": FieldValue(
+            value="2928-10-17", confidence=0.85, bbox=(986, 1543, 1192, 1603), raw=line.text
+        )
+    }
+    reread, _ = _reads("2928年10月17日", "2026年10月17日", "2928年10月17日")
+    got = agree("business_license", first, [line], reread)["issue_date"]
+    assert got.value == "2026-10-17" and got.confidence < DOUBT_BELOW
+    reread, _ = _reads("2026年10月17日", "2020年10月17日", "2928年10月17日")
+    got = agree("business_license", first, [line], reread)["issue_date"]
+    assert got.value == "2928-10-17" and got.confidence < DOUBT_BELOW
+
+
 def _issue(text: str, value: str) -> tuple[OcrLine, dict[str, FieldValue]]:
     line = _line(text, (826, 781, 1004, 808))
     fv = FieldValue(value=value, confidence=1.0, bbox=(826, 781, 1004, 808), raw=text)
