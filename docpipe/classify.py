@@ -17,6 +17,7 @@ from docpipe.checkdigits import is_valid_id
 from docpipe.extract import ExtractorSpec, Region, load_extractors
 from docpipe.layout import clean, union
 from docpipe.models import DocKind
+from docpipe.normalize import simplified
 from docpipe.ocr.base import OcrLine, OcrPage
 
 # Cue lines of the two sides of an ID card, for cutting a template page in two.
@@ -28,8 +29,12 @@ STRONG_BACK_CUES = ("签发机关", "有效期限")
 
 
 def score(text: str, spec: ExtractorSpec) -> float:
-    """Summed weight of the spec's keywords present in ``text`` (compared cleaned)."""
-    t = clean(text)
+    """Summed weight of the spec's keywords present in ``text`` (compared cleaned).
+
+    The text is folded to simplified characters first: a serif face's title read in
+    traditional forms (企業授權委托书, acc4 80041) is still the letter's title.
+    """
+    t = clean(simplified(text))
     return sum(w for kw, w in spec.keywords.items() if clean(kw) in t)
 
 

@@ -276,3 +276,20 @@ def test_sample_non_id_pages_score_low(case: str, file: str) -> None:
     """On the samples' letter, forms and license the ID kinds stay far below threshold."""
     s = scores(sample_page(case, file).lines)
     assert max(s[DocKind.id_card_front], s[DocKind.id_card_back]) <= THRESHOLD / 2
+
+
+def test_a_title_read_in_traditional_forms_still_names_its_kind() -> None:
+    """Acc4 80041: a serif face's title read 企業授權委托书, the addressee 中國電子口岸數据
+    中心: the letter (the recogniser's traditional forms are the simplified ones printed)."""
+
+    def line(text: str, y: float) -> OcrLine:
+        poly = [(240, y), (1000, y), (1000, y + 60), (240, y + 60)]
+        return OcrLine(text=text, poly=poly, confidence=0.97)
+
+    lines = [
+        line("企業授權委托书", 217),
+        line("中國電子口岸數据中心杭州分中心：", 364),
+        line("本单位宁波市鑫安进出口合伙企业（普通合伙）（统一社会信用", 434),
+        line("代理人无转委托权。", 841),
+    ]
+    assert best_kind(lines)[0] == DocKind.authorization_letter
