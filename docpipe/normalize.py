@@ -37,11 +37,18 @@ _DATE_PATTERNS = (
 # Letters, forms and seals may date themselves in Chinese numerals: 二〇二五年三月七日.
 # OCR reads 〇 as 〇, ○, O or 0; 零 is also written.
 _ZERO = "〇○零O0"
+# 八 as the recogniser reads it under a seal or a blur (三月人日): inside a date's frame of
+# 年, 月 and 日 no other character is meant (acc4 80060, four second readings in six).
+_EIGHT_LIKE = "人"
 _NUMERAL_DATE = re.compile(
-    rf"([{_ZERO}一二三四五六七八九]{{4}})\s*年\s*([一二三四五六七八九十]{{1,2}})\s*月"
-    rf"\s*([一二三四五六七八九十]{{1,3}})\s*日"
+    rf"([{_ZERO}一二三四五六七八九]{{4}})\s*年\s*([一二三四五六七八九十{_EIGHT_LIKE}]{{1,2}})\s*月"
+    rf"\s*([一二三四五六七八九十{_EIGHT_LIKE}]{{1,3}})\s*日"
 )
-_NUMERAL = {c: 0 for c in _ZERO} | {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
+_NUMERAL = (
+    {c: 0 for c in _ZERO}
+    | {c: i + 1 for i, c in enumerate("一二三四五六七八九")}
+    | dict.fromkeys(_EIGHT_LIKE, 8)
+)
 
 
 def _numeral(s: str) -> int | None:
@@ -71,6 +78,8 @@ def numeral_dates(text: str) -> list[tuple[int, int, date]]:
 
     >>> numeral_dates("签于二〇二五年三月十一日，二〇二五年二月三十日")
     [(2, 12, datetime.date(2025, 3, 11))]
+    >>> numeral_dates("二〇一四年三月人日")[0][2]
+    datetime.date(2014, 3, 8)
     """
     found = ((m.start(), m.end(), _numeral_match(m)) for m in _NUMERAL_DATE.finditer(text))
     return [(start, end, day) for start, end, day in found if day is not None]

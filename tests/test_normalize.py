@@ -120,3 +120,13 @@ def test_add_years_keeps_month_and_age(d: date, n: int) -> None:
 )
 def test_age_on(birth: date, day: date, age: int) -> None:
     assert age_on(birth, day) == age
+
+
+def test_a_numeral_eight_read_as_ren_inside_a_dates_frame_is_eight() -> None:
+    """Acc4 80060: four second readings in six of 二〇一四年三月八日 gave 三月人日; inside
+    年, 月 and 日 人 means 八. Outside a date's frame it is text."""
+    from docpipe.normalize import numeral_dates
+
+    assert [d.isoformat() for _, _, d in numeral_dates("二〇一四年三月人日")] == ["2014-03-08"]
+    assert [d.isoformat() for _, _, d in numeral_dates("二〇一四年人月十人日")] == ["2014-08-18"]
+    assert numeral_dates("二〇一四年三月人民") == []
