@@ -313,15 +313,23 @@ def _lone_name(lines: Sequence[OcrLine], hits: dict[str, Hit]) -> FieldValue | N
 def read_address(hit: Hit | None) -> FieldValue | None:
     """住址: every line of the value in reading order, joined without spaces.
 
-    A line that holds the ID number (its label lost) is not part of the address.
+    A line that holds the ID number (its label lost) is not part of the address, nor
+    one that is a date alone: the birth date over it when 出生 was not read (acc4 80073,
+    80043, 80223: 2003年9月25日 taken as the address's first line).
     """
     if hit is None:
         return None
-    hit.spans = [s for s in hit.spans if id_candidates(s.text) is None]
+    hit.spans = [
+        s
+        for s in hit.spans
+        if id_candidates(s.text) is None and not _DATE_ALONE.fullmatch(clean(s.text))
+    ]
     value = clean(hit.text)
     return hit.value(value) if value else None
 
 
+# A line holding a date and nothing else (a card prints its birth date so).
+_DATE_ALONE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 # How an address ends: a number (号), a room, a group, a village ...
 _ADDRESS_END = re.compile(r"[号室组村屯队户楼层栋幢座弄巷院舍]$")
 # The shape of an address's last line: a few characters, ending as an address ends.

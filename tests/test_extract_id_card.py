@@ -614,3 +614,24 @@ def test_traditional_forms_the_recogniser_read_are_folded(source: str, want: str
     got = extract_region(Region("card.jpg", 1, lines, page, None, DocKind.id_card_front))
     assert got.fields["name"].value == want
     assert got.fields["name"].raw == "熊鹏強"
+
+
+def test_a_birth_date_over_the_address_with_its_label_lost_is_not_the_address() -> None:
+    """Acc4 80073: 出生 not read, its date alone on the line over 住址's value: the date
+    is the birth date's, the address starts under it."""
+    lines = [
+        ln("姓名", 177, 233, w=58),
+        ln("司马琳", 261, 230, w=79, h=32),
+        ln("性别", 178, 290, w=60, h=27),
+        ln("女", 258, 291, w=33, h=24),
+        ln("民族汉", 358, 287, w=119, h=33),
+        ln("2003年9月25日", 260, 347, w=189, h=27),
+        ln("住址", 178, 404, w=57, h=25),
+        ln("广东省深圳市南山区学院", 261, 402, w=248, h=27),
+        ln("路937号", 261, 431, w=88, h=31),
+        ln("公民身份号码", 180, 551, w=115, h=27),
+        ln("44030520030925708X", 360, 547, w=365),
+    ]
+    got = values(extract_front(region(lines)))
+    assert got["address"] == "广东省深圳市南山区学院路937号"
+    assert got["birth_date"] == "2003-09-25"
