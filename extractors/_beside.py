@@ -87,11 +87,9 @@ def beside(
     votes: dict[str, list[tuple[OcrLine, str]]] = {}
     for reading in region.reread(label, reach):
         text = clean(reading.text)
-        # The label as printed: a variant, or a word it stands alone as (操作员, acc3 60064).
-        for variant in sorted((*hit.label.variants, *hit.label.alone), key=len, reverse=True):
-            if text.startswith(variant):
-                text = text[len(variant) :]
-                break
+        # The label as printed: a variant, its grammar's wording (企业全称, verify 90049),
+        # or a word it stands alone as (操作员, acc3 60064).
+        text = _after_label(text, hit.label)
         text = text.lstrip(":：|")
         # With ``parse``, readings vote for what they say, not for how much of the next
         # label the cut took in (性别女民族 and 性别女民 both say 女).
@@ -114,6 +112,13 @@ def beside(
     weakest = min(r.weakest() for r, _ in agreed)
     best, text = max(agreed, key=lambda rt: rt[0].confidence)
     return Beside(said, text, best.confidence * BESIDE, weakest)
+
+
+def _after_label(text: str, label: Label) -> str:
+    """``text`` without the label it starts with, however the label is worded."""
+    heads = [m.end() for p in label.patterns() if (m := p.match(text)) is not None]
+    heads += [len(w) for w in label.alone if text.startswith(w)]
+    return text[max(heads) :] if heads else text
 
 
 def on_label_row(hit: Hit) -> bool:

@@ -527,6 +527,20 @@ def test_a_second_look_beside_a_label_printed_as_its_short_word_drops_that_word(
     assert got.value == "叶翀" and got.confidence >= DOUBT_BELOW
 
 
+def test_a_second_look_beside_a_label_worded_by_its_grammar_drops_that_wording() -> None:
+    """Verify 90049: 企业全称 (found by the label's grammar, no listed variant), its value
+    doubtful; the cut-out row reads 企业全称… whole: the name is what follows it."""
+    rows = [("企业全称", v) if lab == "企业名称" else (lab, v) for lab, v in ROWS]
+    lines = [ln("电子口岸制发卡业务申请书", 300, 40, h=40)]
+    for i, (lab, val) in enumerate(rows):
+        lines += [ln(lab, 100, 120 + 60 * i), ln(val, 400, 120 + 60 * i)]
+    lines[2] = ln("杭州市宏华工贸有限公", 400, 120, conf=0.7)
+    reg = region(lines)
+    reg.reread = _rereads("企业全称杭州市宏华工贸有限公司", "企业全称杭州市宏华工贸有限公司")
+    got = extract_application_form(reg)["enterprise_name"]
+    assert got.value == "杭州市宏华工贸有限公司"
+
+
 def test_a_confident_name_is_not_read_again() -> None:
     def never(line: OcrLine, reach: float) -> list[OcrLine]:
         raise AssertionError("read again")
