@@ -48,7 +48,15 @@ from docpipe.normalize import LONG_TERM, is_long_term, norm_date, numeral_dates
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import CONTRADICTED
 from extractors._authority import printed_authority, seal_authority
-from extractors._beside import BESIDE, CJK_NAME, date_again, date_below, voted
+from extractors._beside import (
+    BESIDE,
+    CJK_NAME,
+    beside_value,
+    date_again,
+    date_below,
+    shaped,
+    voted,
+)
 from extractors._forms import fv as field_value
 from extractors._forms import unlikely_date
 from extractors._license_labels import split_half_labels
@@ -139,6 +147,12 @@ def extract_business_license(region: Region) -> dict[str, FieldValue]:
             out[name] = hit.value(_scope_marks(text) if name == "business_scope" else text)
     if "legal_representative" in out:
         out["legal_representative"] = _person_again(region, hits, out["legal_representative"], back)
+    elif (h := hits.get("legal_representative")) is not None and not h.spans:
+        # No box at all beside the person's label (verify 90058: 投资人, its name not
+        # detected): the row is read again right of the label, a name's shape or nothing.
+        parse = shaped(CJK_NAME, LABELS)
+        if (v := beside_value(region, h, back, parse, reach=PERSON_REACH)) is not None:
+            out["legal_representative"] = v
     if "registered_capital" not in out and (v := _lone_capital(lines, hits)) is not None:
         out["registered_capital"] = v
     est = hits.get("established_date")
@@ -241,6 +255,11 @@ def _hit_text(hit: Hit) -> str:
         out += text
         prev = span
     return out.lstrip(LEAD).rstrip()
+
+
+# How far right of its label an undetected person's name is read, in line heights (five
+# characters and the gap before them; the other column's label stays out of the cut).
+PERSON_REACH = 6.0
 
 
 def _person_again(

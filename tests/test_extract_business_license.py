@@ -636,3 +636,26 @@ def test_a_capital_whose_label_was_lost_is_the_one_amount_on_the_page() -> None:
     got = extract_business_license(region(lines))["registered_capital"]
     assert got.value == "200万元人民币" and got.confidence < 0.99
     assert "registered_capital" not in read([*lines, ln("50万美元", 260, 600)])
+
+
+def test_a_person_the_detector_missed_is_read_beside_the_label() -> None:
+    """Verify 90058: 投资人 with no box beside it (肖翀 not detected): the row is read
+    again right of the label; a reading that runs into a label is no name."""
+    lines = [x for x in company() if x.text != "皇甫喆"]
+    reg = region(lines)
+    assert "legal_representative" not in extract_business_license(reg)
+    asked: list[float] = []
+
+    def reread(line: OcrLine, reach: float) -> list[OcrLine]:
+        asked.append(reach)
+        return [OcrLine(text=t, poly=line.poly, confidence=0.98) for t in ("法定代表人肖翀",) * 2]
+
+    reg.reread = reread
+    assert extract_business_license(reg)["legal_representative"].value == "肖翀"
+    assert asked and all(r <= 8 for r in asked)  # the other column's label left out
+
+    def into_label(line: OcrLine, reach: float) -> list[OcrLine]:
+        return [OcrLine(text="法定代表人营业期限", poly=line.poly, confidence=0.98)] * 2
+
+    reg.reread = into_label
+    assert "legal_representative" not in extract_business_license(reg)
