@@ -82,6 +82,12 @@ def absorbed(filed: str, found: str, neighbours: Iterable[str] = ()) -> bool:
     True
     >>> absorbed("天佳工贸有限公司", "永康市天佳工贸有限公司", ["永康市花街路1号"])
     False
+
+    Text before the value that ends in a colon is a label's end, whatever is left of its
+    words (``心：温州云宏科技有限公司…``, acc4 80029): no value holds a colon.
+
+    >>> absorbed("温州云宏科技有限公司", "心：温州云宏科技有限公司")
+    True
     """
     if not filed or found == filed:
         return False
@@ -90,9 +96,9 @@ def absorbed(filed: str, found: str, neighbours: Iterable[str] = ()) -> bool:
     at = found.find(filed)
     while at >= 0:
         before, after = found[:at], found[at + len(filed) :]
-        if _ends_with_neighbour(before, words, others) and _starts_with_neighbour(
-            after, words, others
-        ):
+        if (
+            before.endswith((":", "：")) or _ends_with_neighbour(before, words, others)
+        ) and _starts_with_neighbour(after, words, others):
             return True
         at = found.find(filed, at + 1)
     return False

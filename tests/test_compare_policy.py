@@ -76,9 +76,11 @@ def test_the_label_lexicon_holds_every_kinds_labels() -> None:
 
 @pytest.mark.parametrize(
     "read",
-    [f"{NAME}住所杭州市西湖区文三路1号", f"{NAME}统一社会信用代码", f"名称：{NAME}"],
-    ids=["address-label", "code-label", "label-before"],
-)
+    [f"{NAME}住所杭州市西湖区文三路1号", f"{NAME}统一社会信用代码", f"名称：{NAME}",
+     f"心：{NAME}"],
+    # Acc4 80029: what was left of the label, its colon, before the name.
+    ids=["address-label", "code-label", "label-before", "label-remnant"],
+)  # fmt: skip
 def test_a_neighbouring_label_absorbed_is_not_found(read: str) -> None:
     f = one(
         run(filed(), [form(enterprise_name=fv(read))], "FORM-MATCH"),
