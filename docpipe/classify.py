@@ -29,18 +29,18 @@ STRONG_BACK_CUES = ("签发机关", "有效期限")
 
 
 def score(text: str, spec: ExtractorSpec) -> float:
-    """Summed weight of the spec's keywords present in ``text`` (compared cleaned).
-
-    The text is folded to simplified characters first: a serif face's title read in
-    traditional forms (企業授權委托书, acc4 80041) is still the letter's title.
-    """
-    t = clean(simplified(text))
+    """Summed weight of the spec's keywords present in ``text`` (compared cleaned)."""
+    t = clean(text)
     return sum(w for kw, w in spec.keywords.items() if clean(kw) in t)
 
 
 def scores(lines: Sequence[OcrLine]) -> dict[DocKind, float]:
-    """Score of every registered kind for these lines."""
-    text = "".join(line.text for line in lines)
+    """Score of every registered kind for these lines.
+
+    The page's text is folded to simplified characters once: a serif face's title read in
+    traditional forms (企業授權委托书, acc4 80041) is still the letter's title.
+    """
+    text = simplified("".join(line.text for line in lines))
     return {spec.kind: score(text, spec) for spec in load_extractors()}
 
 

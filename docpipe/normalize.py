@@ -365,3 +365,8 @@ FIRST_YEAR = 1949
 def possible_year(year: int) -> bool:
     """Whether a license, form or letter can carry this year (``FIRST_YEAR`` to now)."""
     return FIRST_YEAR <= year <= date.today().year
+
+
+def possible_date(iso: str) -> bool:
+    """Whether an ISO date (``2026-10-17``) falls in a year a document can carry."""
+    return iso[:4].isdigit() and possible_year(int(iso[:4]))

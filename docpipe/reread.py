@@ -53,7 +53,7 @@ from docpipe.compare import CHAR_DOUBT_BELOW
 from docpipe.errors import OcrError
 from docpipe.misread import credit_code_shaped, id_number_shaped, same_again
 from docpipe.models import BBox, FieldValue
-from docpipe.normalize import edit_distance, norm_date, numeral_dates, possible_year
+from docpipe.normalize import edit_distance, norm_date, numeral_dates, possible_date
 from docpipe.ocr.base import OcrEngine, OcrLine
 from docpipe.seal import recognize_line, redness
 
@@ -431,8 +431,8 @@ def agree(
             # A first reading in no year a document can carry (2928 for 2026, acc4
             # 80137) gives way to the one possible date the second readings offer: still
             # in doubt, but not dated centuries ahead.
-            possible = sorted(d for d in others if _possible_date(d))
-            gives_way = not _possible_date(first.value) and len(possible) == 1
+            possible = sorted(d for d in others if possible_date(d))
+            gives_way = not possible_date(first.value) and len(possible) == 1
             out[name] = first.model_copy(
                 update={
                     "value": possible[0] if gives_way else first.value,
@@ -441,11 +441,6 @@ def agree(
                 }
             )
     return out
-
-
-def _possible_date(iso: str) -> bool:
-    """Whether an ISO date (``2026-10-17``) falls in a year a document can carry."""
-    return iso[:4].isdigit() and possible_year(int(iso[:4]))
 
 
 def one_date(readings: Sequence[OcrLine], count: int | None = None) -> str | None:

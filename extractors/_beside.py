@@ -18,7 +18,7 @@ from docpipe.compare import is_doubtful
 from docpipe.extract import Region
 from docpipe.layout import Hit, Label, Turn, clean, goes_on
 from docpipe.models import BBox, FieldValue
-from docpipe.normalize import norm_date, numeral_dates, possible_year
+from docpipe.normalize import norm_date, numeral_dates, possible_date, possible_year
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import CONTRADICTED, dates_in, one_date
 from extractors._forms import fv
@@ -361,7 +361,7 @@ def _plural_date(readings: Sequence[OcrLine]) -> str | None:
     said = Counter(
         found[0]
         for r in readings
-        if (found := dates_in(r.text) or one_lost(r.text)) and possible_year(int(found[0][:4]))
+        if (found := dates_in(r.text) or one_lost(r.text)) and possible_date(found[0])
     )
     if not said:
         return None

@@ -56,8 +56,8 @@ CHARACTER_INK = (0.5, 0.9)
 # A box's frame is closed: along each side, this share of places has ink in its band.
 CLOSED = 0.9
 # The smallest box side, in text heights (the OCR box's, ascent and descent included): a
-# □ printed a size smaller than its option's text is 0.39 of it (acc4 80085); a
-# character's own square strokes are joined to the rest of it and never an outline alone.
+# □ printed a size smaller than its option's text is 0.39 of it (acc4 80085). A
+# character that closes a square (口, 回) is told from a box by its place (``_paired``).
 BOX_LOW = 0.3
 
 
@@ -193,7 +193,7 @@ def box_ink(
     ``span_box`` is the option text's box in the extractor's frame (the OCR may have
     put the box inside the line's box, having dropped its glyph); ``to_page`` takes a
     point of that frame to the image's. The box is the leftmost square outline near
-    the text's start: its left side and its bottom inked, 0.3–1.7 text heights a side
+    the text's start: its left side and its bottom inked, ``BOX_LOW``–1.7 text heights a side
     (a tick may reach beyond the outline). ``None`` when no such outline is there.
     ``height`` is the text's own height where known: on a tilted page the box around
     the text is taller than its letters, and boxes are sized by the letters.

@@ -320,16 +320,12 @@ def read_address(hit: Hit | None) -> FieldValue | None:
     if hit is None:
         return None
     hit.spans = [
-        s
-        for s in hit.spans
-        if id_candidates(s.text) is None and not _DATE_ALONE.fullmatch(clean(s.text))
+        s for s in hit.spans if id_candidates(s.text) is None and parse_date(clean(s.text)) is None
     ]
     value = clean(hit.text)
     return hit.value(value) if value else None
 
 
-# A line holding a date and nothing else (a card prints its birth date so).
-_DATE_ALONE = re.compile(r"\d{4}年\d{1,2}月\d{1,2}日")
 # How an address ends: a number (号), a room, a group, a village ...
 _ADDRESS_END = re.compile(r"[号室组村屯队户楼层栋幢座弄巷院舍]$")
 # The shape of an address's last line: a few characters, ending as an address ends.
