@@ -1,7 +1,9 @@
 """The process pool both reading benchmarks use: spawned workers, one real engine each.
 
-Each worker reviews whole cases with rapidocr and the OCR disk cache under ``work``,
-so a second run of a benchmark re-runs only classification, extraction and rules.
+Each worker reviews whole cases with the engine named (``--engine``, default rapidocr:
+the fastest installed runtime) and the OCR disk cache under ``work``, so a second run of
+a benchmark re-runs only classification, extraction and rules. The cache key names the
+runtime: another engine reads the pages again.
 """
 
 from __future__ import annotations
@@ -16,13 +18,13 @@ from pathlib import Path
 from typing import Any
 
 
-def _init_worker(cache_dir: str, jobs: int) -> None:
+def _init_worker(cache_dir: str, jobs: int, engine: str) -> None:
     os.environ["DOCPIPE_CACHE_DIR"] = cache_dir
     os.environ["DOCPIPE_WORKERS"] = str(jobs)
-    os.environ["DOCPIPE_OCR_ENGINE"] = "rapidocr"
+    os.environ["DOCPIPE_ENGINE"] = engine  # what a review without an engine named uses
     from docpipe.pipeline import warm_up
 
-    warm_up("rapidocr")
+    warm_up(engine)
 
 
 def run_cases(
@@ -31,6 +33,7 @@ def run_cases(
     jobs: int,
     one: Callable[[str], dict[str, Any]],
     verb: str = "reviewed",
+    engine: str = "rapidocr",
 ) -> list[dict[str, Any]]:
     """``one(folder)`` for every case in a process pool, progress on stderr, by folder."""
     cache = work / "ocr-cache"
@@ -38,7 +41,10 @@ def run_cases(
     results: list[dict[str, Any]] = []
     start = time.perf_counter()
     with ProcessPoolExecutor(
-        jobs, mp_context=get_context("spawn"), initializer=_init_worker, initargs=(str(cache), jobs)
+        jobs,
+        mp_context=get_context("spawn"),
+        initializer=_init_worker,
+        initargs=(str(cache), jobs, engine),
     ) as pool:
         futures = [pool.submit(one, str(f)) for f in folders]
         for n, fut in enumerate(as_completed(futures), 1):

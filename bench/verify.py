@@ -162,7 +162,7 @@ def review_case(folder: str) -> dict[str, Any]:
 
     start = time.perf_counter()
     try:
-        report = review(submission_dir(Path(folder)), engine="rapidocr")
+        report = review(submission_dir(Path(folder)), engine=None)  # the worker's DOCPIPE_ENGINE
     except Exception as exc:  # the benchmark records the crash and goes on
         return {"folder": folder, "error": f"{type(exc).__name__}: {exc}", "findings": []}
     findings = [
@@ -186,9 +186,11 @@ def review_case(folder: str) -> dict[str, Any]:
     }
 
 
-def review_all(folders: list[Path], work: Path, jobs: int) -> list[dict[str, Any]]:
+def review_all(
+    folders: list[Path], work: Path, jobs: int, engine: str = "rapidocr"
+) -> list[dict[str, Any]]:
     """Review every case in a process pool (see ``bench/_pool.py``)."""
-    return run_cases(folders, work, jobs, review_case, "reviewed")
+    return run_cases(folders, work, jobs, review_case, "reviewed", engine)
 
 
 # --------------------------------------------------------------------------- scoring
@@ -423,6 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         help="cases and OCR cache, kept between runs",
     )
     ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    ap.add_argument(
+        "--engine",
+        default="rapidocr",
+        help="OCR engine (default rapidocr: the fastest installed runtime;"
+        " rapidocr-onnxruntime for the fallback)",
+    )
     ap.add_argument("--worst", type=int, default=30, help="misses and false alarms to list")
     ap.add_argument("--json", type=Path, help="also write the per-case results here")
     ap.add_argument(
@@ -438,7 +446,8 @@ def main(argv: list[str] | None = None) -> int:
     specs = plan(args.count, args.seed)
     layouts = tuple(p.strip() for p in args.layouts.split(",") if p.strip())
     folders = ensure_cases(args.work, specs, layouts, tuple(parse_entities(args.entities)))
-    results = review_all(folders, args.work, args.jobs)
+    results = review_all(folders, args.work, args.jobs, args.engine)
+    print(f"engine: {args.engine}")
     seconds = time.perf_counter() - t0
     if args.json:
         args.json.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")

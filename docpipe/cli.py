@@ -77,7 +77,14 @@ RefDateOpt = Annotated[
         help="Review as of this day (YYYY-MM-DD); default: the submission's, else today.",
     ),
 ]
-EngineOpt = Annotated[str | None, typer.Option("--engine", help="OCR engine name.")]
+EngineOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--engine",
+        help="OCR engine: rapidocr (the fastest installed runtime), rapidocr-openvino,"
+        " rapidocr-onnxruntime, paddleocr, replay. Default: $DOCPIPE_ENGINE, else rapidocr.",
+    ),
+]
 
 
 @app.callback()
@@ -234,7 +241,8 @@ def check(
         _say(f"没有这个文件或文件夹 / no such file or folder: {submission}")
         raise typer.Exit(int(ExitCode.cannot_run))
     with _guarded():
-        pipeline.warm_up(engine)
+        # The models load on the first page not in the OCR cache, not before.
+        pipeline.warm_up(engine, models=False)
         state = pipeline.run(submission, reference_date=ref, engine=engine)
         if state.report is None:
             raise RuntimeError("the pipeline returned no report")

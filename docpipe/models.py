@@ -257,6 +257,18 @@ class Counts(BaseModel):
     info: int = 0
 
 
+class EngineInfo(BaseModel):
+    """The OCR engine and runtime that read the pages (CONTRACT §3: ``engine``)."""
+
+    name: str
+    version: str
+    runtime: str | None = Field(
+        default=None, description="What ran the models: openvino or onnxruntime."
+    )
+    runtime_version: str | None = None
+    models: str | None = Field(default=None, description="The model files, comma-separated.")
+
+
 class Report(BaseModel):
     """``report.json`` (CONTRACT §3), also the HTML template's input and the API's answer."""
 
@@ -274,6 +286,9 @@ class Report(BaseModel):
     findings: list[Finding] = Field(default_factory=list)
     timings: dict[str, float] = Field(default_factory=dict)
     docpipe_version: str = ""
+    engine: EngineInfo | None = Field(
+        default=None, description="The OCR engine and runtime that read the pages."
+    )
     incomplete: bool = Field(
         default=False,
         description="True when docpipe failed internally during this review: what is"

@@ -31,12 +31,13 @@ from docpipe.models import (
     AttachmentStatus,
     Counts,
     Document,
+    EngineInfo,
     Finding,
     Report,
     Verdict,
 )
 from docpipe.normalize import parse_filed_date
-from docpipe.ocr import get_engine
+from docpipe.ocr import engine_info, get_engine
 from docpipe.pages import Page, open_pages
 from docpipe.privacy import mask_text
 from docpipe.report import build_report
@@ -212,6 +213,7 @@ def stage_report(rv: Review) -> None:
         findings=findings,
         timings=rv.timings,
         docpipe_version=_version(),
+        engine=_engine_info(rv.engine),
     )
     rv.report.incomplete = any(f.rule == INCOMPLETE_RULE for f in rv.report.findings)
 
@@ -265,10 +267,22 @@ def review(path: Path, *, reference_date: date | None = None, engine: str | None
     return report
 
 
-def warm_up(engine: str | None = None) -> None:
-    """Load the heavy parts (rules, OCR engine) once per process."""
+def warm_up(engine: str | None = None, *, models: bool = True) -> None:
+    """Load the heavy parts (rules, OCR engine) once per process.
+
+    ``models=False``: the engine is named and checked but its models load only when a
+    page is not in the OCR cache.
+    """
     load_rules()
-    reading.warm_up(engine)
+    reading.warm_up(engine, models=models)
+
+
+def _engine_info(name: str | None) -> EngineInfo | None:
+    """The engine of this review as report.json names it (its models need not be loaded)."""
+    try:
+        return EngineInfo(**engine_info(get_engine(name)))
+    except DocpipeError:  # an unknown engine: the reading stage has said so already
+        return None
 
 
 def _incomplete(failures: list[tuple[str, str]]) -> Finding:

@@ -321,7 +321,14 @@ def _pixels(rp: ReadPage) -> Callable[[], np.ndarray] | None:
     return pixels
 
 
-def warm_up(engine: str | None = None) -> None:
-    """Load the OCR engine and the extractors once per process."""
+def warm_up(engine: str | None = None, *, models: bool = True) -> None:
+    """Load the extractors and the OCR engine once per process.
+
+    ``models=False`` checks the engine's name without loading its models: a review
+    whose pages are all in the cache never needs them (one ``docpipe check``).
+    """
     load_extractors()
-    get_engine(engine)
+    ocr = get_engine(engine)
+    load = getattr(ocr, "load", None)
+    if models and callable(load):
+        load()

@@ -28,6 +28,7 @@ from docpipe.models import (
     Counts,
     DocKind,
     Document,
+    EngineInfo,
     FieldValue,
     Finding,
     Report,
@@ -98,6 +99,7 @@ def build_report(
     findings: Sequence[Finding],
     timings: dict[str, float] | None = None,
     docpipe_version: str = "",
+    engine: EngineInfo | None = None,
 ) -> Report:
     """Assemble the report of one submission."""
     ordered = sort_findings(findings)
@@ -117,6 +119,7 @@ def build_report(
         findings=ordered,
         timings=timings or {},
         docpipe_version=docpipe_version,
+        engine=engine,
     )
 
 

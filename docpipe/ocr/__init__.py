@@ -1,8 +1,15 @@
-"""OCR engines behind one Protocol, loaded once per process, and a page cache.
+"""OCR engines behind one Protocol, one instance per process, and a page cache.
 
-``get_engine(name)`` returns the process-wide instance of an engine: ``rapidocr`` (the
-default, models in the wheel), ``paddleocr`` (optional, local PaddlePaddle models) or a
-test fake registered by a test. ``DOCPIPE_OCR_ENGINE`` chooses the default.
+``get_engine(name)`` returns the process-wide instance of an engine:
+
+- ``rapidocr-openvino``, ``rapidocr-onnxruntime``: PP-OCRv6 from rapidocr's wheel on
+  either runtime; ``rapidocr`` is the fastest installed (OpenVINO, onnxruntime the
+  fallback);
+- ``paddleocr`` (optional, local PaddlePaddle models), ``replay`` (recorded output) or a
+  test fake registered by a test.
+
+The setting ``DOCPIPE_ENGINE`` (``--engine`` on the command line) chooses the default;
+``DOCPIPE_OCR_ENGINE`` is its older name. ``engine_info`` names the engine for the report.
 """
 
 from __future__ import annotations
@@ -14,7 +21,16 @@ from collections.abc import Callable
 from docpipe.errors import ConfigError
 from docpipe.ocr.base import OcrEngine, OcrLine, OcrPage
 
-__all__ = ["ENGINE_FACTORIES", "OcrEngine", "OcrLine", "OcrPage", "get_engine", "register_engine"]
+__all__ = [
+    "ENGINE_FACTORIES",
+    "OcrEngine",
+    "OcrLine",
+    "OcrPage",
+    "engine_info",
+    "get_engine",
+    "register_engine",
+    "resolve",
+]
 
 ENGINE_FACTORIES: dict[str, Callable[[], OcrEngine]] = {}
 _INSTANCES: dict[str, OcrEngine] = {}
@@ -28,10 +44,13 @@ def register_engine(name: str, factory: Callable[[], OcrEngine]) -> None:
         _INSTANCES.pop(name, None)
 
 
-def _rapid() -> OcrEngine:
-    from docpipe.ocr.rapid import RapidOcrEngine
+def _rapid(runtime: str) -> Callable[[], OcrEngine]:
+    def build() -> OcrEngine:
+        from docpipe.ocr.rapid import RapidOcrEngine
 
-    return RapidOcrEngine()
+        return RapidOcrEngine(runtime=runtime)
+
+    return build
 
 
 def _paddle() -> OcrEngine:
@@ -59,19 +78,36 @@ def _replay() -> OcrEngine:
     return ReplayEngine.from_files(*files)
 
 
-register_engine("rapidocr", _rapid)
+register_engine("rapidocr-openvino", _rapid("openvino"))
+register_engine("rapidocr-onnxruntime", _rapid("onnxruntime"))
 register_engine("paddleocr", _paddle)
 register_engine("replay", _replay)
 
 
 def default_engine_name() -> str:
-    """The engine used when none is named: ``DOCPIPE_OCR_ENGINE`` or ``rapidocr``."""
-    return os.environ.get("DOCPIPE_OCR_ENGINE", "rapidocr")
+    """The engine used when none is named.
+
+    ``DOCPIPE_ENGINE`` (or its older name ``DOCPIPE_OCR_ENGINE``), else ``rapidocr``.
+    """
+    return os.environ.get("DOCPIPE_ENGINE") or os.environ.get("DOCPIPE_OCR_ENGINE") or "rapidocr"
+
+
+def resolve(name: str | None = None) -> str:
+    """The registered engine a name means: ``rapidocr`` is the fastest installed runtime."""
+    key = name or default_engine_name()
+    if key == "rapidocr":
+        from docpipe.ocr.rapid import default_runtime
+
+        return f"rapidocr-{default_runtime()}"
+    return key
 
 
 def get_engine(name: str | None = None) -> OcrEngine:
-    """The process-wide instance of an engine, built on first use."""
-    key = name or default_engine_name()
+    """The process-wide instance of an engine, built on first use.
+
+    A real engine's models load on the first page it reads (``RapidOcrEngine.load``).
+    """
+    key = resolve(name)
     with _LOCK:
         if key not in _INSTANCES:
             factory = ENGINE_FACTORIES.get(key)
@@ -83,3 +119,21 @@ def get_engine(name: str | None = None) -> OcrEngine:
                 )
             _INSTANCES[key] = factory()
         return _INSTANCES[key]
+
+
+def engine_info(engine: OcrEngine) -> dict[str, str]:
+    """``{"name", "version", ...}`` of an engine for report.json (CONTRACT §3).
+
+    Real engines say their library, runtime and models (``info()``); the others are
+    named by what they are, at docpipe's version.
+    """
+    info = getattr(engine, "info", None)
+    if callable(info):
+        return dict(info())
+    from importlib import metadata
+
+    try:
+        version = metadata.version("docpipe")
+    except metadata.PackageNotFoundError:
+        version = "0+unknown"
+    return {"name": engine.name, "version": version}

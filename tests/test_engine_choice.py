@@ -1,0 +1,116 @@
+"""The OCR engine as a setting: runtimes, the fallback, lazy models, report.json's name.
+
+``rapidocr`` runs the wheel's PP-OCRv6 ONNX files on OpenVINO when it is installed and on
+onnxruntime otherwise; the choice is ``DOCPIPE_ENGINE`` / ``--engine``, the OCR cache key
+names the runtime and its version, the models load on the first page not in the cache,
+and report.json says which engine read the pages.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from docpipe import ocr, pipeline
+from docpipe.ocr import ENGINE_FACTORIES, engine_info, get_engine, rapid, register_engine, resolve
+from docpipe.ocr import cache as ocr_cache
+from docpipe.ocr.rapid import RapidOcrEngine
+from fixtures.generate import SAMPLES_DIR, submission_dir
+
+CASE = SAMPLES_DIR / "case-0104"
+
+
+def test_rapidocr_means_openvino_when_installed_else_onnxruntime(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert resolve("rapidocr") == "rapidocr-openvino"  # a declared dependency
+    monkeypatch.setattr(rapid, "runtime_available", lambda r: r == "onnxruntime")
+    assert resolve("rapidocr") == "rapidocr-onnxruntime"
+    assert RapidOcrEngine().runtime == "onnxruntime"
+    assert resolve("paddleocr") == "paddleocr"  # other names are themselves
+
+
+def test_the_setting_names_the_default_engine(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DOCPIPE_OCR_ENGINE", "replay")
+    monkeypatch.setenv("DOCPIPE_ENGINE", "rapidocr-onnxruntime")
+    assert ocr.default_engine_name() == "rapidocr-onnxruntime"  # the new name wins
+    monkeypatch.delenv("DOCPIPE_ENGINE")
+    assert ocr.default_engine_name() == "replay"  # the older name still works
+    monkeypatch.delenv("DOCPIPE_OCR_ENGINE")
+    assert ocr.default_engine_name() == "rapidocr"
+
+
+def test_the_cache_key_names_runtime_and_versions() -> None:
+    ov, ort = RapidOcrEngine(runtime="openvino"), RapidOcrEngine(runtime="onnxruntime")
+    assert ov.cache_tag != ort.cache_tag
+    for engine in (ov, ort):
+        assert engine.versions["rapidocr"] in engine.cache_tag
+        assert engine.versions[engine.runtime] in engine.cache_tag
+        assert engine.runtime in engine.cache_tag
+    assert not ov.loaded and not ort.loaded  # naming an engine loads nothing
+
+
+def test_an_unknown_runtime_is_refused() -> None:
+    from docpipe.errors import OcrError
+
+    with pytest.raises(OcrError, match="tpu"):
+        RapidOcrEngine(runtime="tpu")
+
+
+def test_report_names_the_engine_even_a_fake() -> None:
+    report = pipeline.review(submission_dir(CASE), engine="replay")
+    assert report.engine is not None and report.engine.name == "replay"
+    assert report.engine.version == report.docpipe_version
+    assert json.loads(report.to_json())["engine"]["name"] == "replay"
+
+
+def test_openvino_keeps_a_line_scoring_apart_from_the_next(rapid_engine) -> None:  # type: ignore[no-untyped-def]
+    """OpenVINO hands out a view of its output buffer; the kept columns must be a copy."""
+    engine = RapidOcrEngine(runtime="openvino")
+    a = np.full((48, 320, 3), 255, np.uint8)
+    a[12:36, 20:300] = 0
+    b = np.full((48, 320, 3), 255, np.uint8)
+    b[10:38, 40:60] = 0
+    cols_a = engine._columns(a)[0].copy()
+    engine._columns(b)
+    kept = engine._recent[ocr_cache.image_key(a)][0]
+    assert np.array_equal(kept, cols_a)
+    assert sys.modules.get("openvino_telemetry") is None  # its no-op stub is used instead
+
+
+@pytest.fixture
+def fresh_engine():  # type: ignore[no-untyped-def]
+    """A second, unloaded instance of the default engine under its own name."""
+    saved = dict(ENGINE_FACTORIES)
+    made: list[RapidOcrEngine] = []
+
+    def factory() -> RapidOcrEngine:
+        made.append(RapidOcrEngine())
+        return made[-1]
+
+    register_engine("rapidocr-unloaded", factory)
+    yield "rapidocr-unloaded", made
+    ENGINE_FACTORIES.clear()
+    ENGINE_FACTORIES.update(saved)
+
+
+def test_a_cached_review_never_loads_the_models(  # type: ignore[no-untyped-def]
+    tmp_path: Path, monkeypatch, rapid_engine, fresh_engine
+) -> None:
+    sub = tmp_path / "sub"
+    shutil.copytree(submission_dir(CASE), sub)
+    monkeypatch.setenv("DOCPIPE_CACHE_DIR", str(tmp_path / "cache"))
+    ocr_cache.clear_memory()
+    first = pipeline.review(sub, engine="rapidocr")  # the session's loaded engine
+    ocr_cache.clear_memory()  # only the disk cache is left, as in a new process
+    name, made = fresh_engine
+    again = pipeline.review(sub, engine=name)
+    engine = get_engine(name)
+    assert made and not engine.loaded  # type: ignore[attr-defined]
+    assert again.verdict == first.verdict
+    assert [d.fields for d in again.documents] == [d.fields for d in first.documents]
+    assert again.engine is not None and again.engine.runtime == engine.runtime  # type: ignore[attr-defined]
+    assert engine_info(engine)["version"] == again.engine.version
