@@ -172,7 +172,7 @@ def process_one(
         state = pipeline.run(item.source, reference_date=reference_date, engine=engine)
         assert state.report is not None
         report = state.report
-        write_report(report, folder, pages=state.read_pages)
+        write_report(report, folder, pages=state.report_pages())
     except DocpipeError as exc:
         log.error("%s: %s", item.key, mask_text(exc.message_en))
         return Outcome(item.key, error=printable_name(exc.message))

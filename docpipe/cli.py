@@ -248,7 +248,7 @@ def check(
             raise RuntimeError("the pipeline returned no report")
         report = state.report
         target = out or Path("docpipe-out") / batch.sanitize_key(report.submission_id)
-        write_report(report, target, pages=state.read_pages)
+        write_report(report, target, pages=state.report_pages())
         _print_check(report, target, Console(file=sys.stdout))
     if report.incomplete:
         _say(f"{INCOMPLETE}: {target / 'report.json'}")

@@ -17,6 +17,7 @@ import statistics
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cache
 from typing import Any
 
 from docpipe.models import BBox, FieldValue
@@ -83,20 +84,35 @@ class Label:
 
     def patterns(self) -> list[re.Pattern[str]]:
         """Regexes of the variants and the grammar, longest first, spaces tolerated."""
-        exact = [_spaced(v) for v in sorted(self.variants, key=len, reverse=True)]
-        return exact + [re.compile(g) for g in self.grammar]
+        return list(_patterns_of(self.variants, self.grammar))
 
     def fuzzy_patterns(self) -> list[re.Pattern[str]]:
         """The long variants with any one character misread (``统一社会信用代玛``)."""
-        out = []
-        for v in sorted(self.variants, key=len, reverse=True):
-            if len(v) < FUZZY_FROM:
-                continue
-            for i in range(len(v)):
-                parts = [re.escape(c) for c in v]
-                parts[i] = _ANY_CHAR
-                out.append(re.compile(r"\s*".join(parts)))
-        return out
+        return list(_fuzzy_of(self.variants))
+
+
+# Compiled once a process: a page asks for every label's patterns, and there are more
+# of them than ``re``'s own cache holds (a cached review spent a third of its time
+# compiling them again).
+@cache
+def _patterns_of(
+    variants: tuple[str, ...], grammar: tuple[str, ...]
+) -> tuple[re.Pattern[str], ...]:
+    exact = [_spaced(v) for v in sorted(variants, key=len, reverse=True)]
+    return tuple(exact + [re.compile(g) for g in grammar])
+
+
+@cache
+def _fuzzy_of(variants: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    out = []
+    for v in sorted(variants, key=len, reverse=True):
+        if len(v) < FUZZY_FROM:
+            continue
+        for i in range(len(v)):
+            parts = [re.escape(c) for c in v]
+            parts[i] = _ANY_CHAR
+            out.append(re.compile(r"\s*".join(parts)))
+    return tuple(out)
 
 
 def _spaced(word: str) -> re.Pattern[str]:

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from docpipe import crossread, reading
+from docpipe import crossread, reading, reviewcache
 from docpipe.budget import Budget
 from docpipe.errors import DocpipeError, FileTypeNotAllowed, FileUnreadable, InputError
 from docpipe.intake import Intake, load_submission
@@ -40,7 +40,7 @@ from docpipe.normalize import parse_filed_date
 from docpipe.ocr import engine_info, get_engine
 from docpipe.pages import Page, open_pages
 from docpipe.privacy import mask_text
-from docpipe.report import build_report
+from docpipe.report import PageImage, build_report
 from docpipe.rules import INCOMPLETE_RULE, RuleContext, incomplete_finding, load_rules, run_rules
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,16 @@ class Review:
     failures: list[tuple[str, str]] = field(default_factory=list)
     #: Active content of each PDF (scripts, attachments, a zip inside), for FILE-ACTIVE.
     active: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    #: The review's key in the review cache (``docpipe.reviewcache``), when one is set.
+    cache_key: str | None = None
+    #: The pages of a review read from that cache (decoded when the HTML asks).
+    stored_pages: dict[tuple[str, int], reviewcache.StoredPage] = field(default_factory=dict)
+    #: True when the report was read from the review cache.
+    from_cache: bool = False
+
+    def report_pages(self) -> Mapping[tuple[str, int], PageImage]:
+        """The pages the report's boxes are in, for its evidence crops."""
+        return self.stored_pages if self.from_cache else self.read_pages
 
 
 Stage = Callable[[Review], None]
@@ -246,6 +256,12 @@ def run(path: Path, *, reference_date: date | None = None, engine: str | None = 
             if rv.intake is None:
                 raise
         rv.timings[name] = round(time.perf_counter() - start, 4)
+        if name == "intake":
+            start = time.perf_counter()
+            if _from_cache(rv):
+                rv.timings["cache"] = round(time.perf_counter() - start, 4)
+                break
+    _keep(rv)
     if rv.report is None:  # the report stage itself failed: the least report there is
         assert rv.intake is not None
         rv.report = Report(
@@ -275,6 +291,41 @@ def warm_up(engine: str | None = None, *, models: bool = True) -> None:
     """
     load_rules()
     reading.warm_up(engine, models=models)
+
+
+def _from_cache(rv: Review) -> bool:
+    """Take the report from the review cache when it holds this review; note its key."""
+    if rv.intake is None or rv.failures or reviewcache.cache_dir() is None:
+        return False
+    try:
+        tag = getattr(get_engine(rv.engine), "cache_tag", None)
+    except DocpipeError:
+        return False
+    if not isinstance(tag, str):  # a test fake: its readings are not its configuration's
+        return False
+    rv.cache_key = reviewcache.review_key(rv.intake, rv.reference_date, tag)
+    got = reviewcache.load(rv.cache_key, rv.intake)
+    if got is None:
+        return False
+    rv.report, rv.stored_pages = got
+    rv.from_cache = True
+    return True
+
+
+def _keep(rv: Review) -> None:
+    """Put a complete review's report in the review cache (when one is set)."""
+    if rv.cache_key is None or rv.report is None or rv.from_cache or rv.failures:
+        return
+    if reviewcache.storable(rv.report, rv.file_errors):
+        reviewcache.store(rv.cache_key, rv.report, _frames(rv))
+
+
+def _frames(rv: Review) -> list[reviewcache.PageFrame]:
+    """Where each read page's boxes were measured, for crops of a cached report."""
+    return [
+        reviewcache.PageFrame(name, n, rp.scale, rp.ocr.rotation, rp.ocr.width, rp.ocr.height)
+        for (name, n), rp in rv.read_pages.items()
+    ]
 
 
 def _engine_info(name: str | None) -> EngineInfo | None:

@@ -9,7 +9,9 @@ and report.json says which engine read the pages.
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -114,3 +116,46 @@ def test_a_cached_review_never_loads_the_models(  # type: ignore[no-untyped-def]
     assert [d.fields for d in again.documents] == [d.fields for d in first.documents]
     assert again.engine is not None and again.engine.runtime == engine.runtime  # type: ignore[attr-defined]
     assert engine_info(engine)["version"] == again.engine.version
+
+
+PROBE = """
+import sys
+from docpipe.cli import app
+try:
+    app(sys.argv[1:])
+except SystemExit as exc:
+    code = exc.code
+print("IMPORTED", [m for m in ("onnxruntime", "openvino", "rapidocr") if m in sys.modules])
+print("CODE", code)
+"""
+
+
+def test_docpipe_imports_no_ocr_runtime_until_a_page_needs_it() -> None:
+    """PyMuPDF's optional layout model would import onnxruntime at every start."""
+    code = (
+        "import sys, docpipe.cli, docpipe.pages;"
+        " print(sorted(k for k, m in sys.modules.items() if m is not None))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    for module in ("onnxruntime", "openvino", "rapidocr", "pymupdf4llm"):
+        assert f"'{module}'" not in out.stdout
+
+
+def test_a_cached_check_process_never_imports_the_runtime(  # type: ignore[no-untyped-def]
+    tmp_path: Path, rapid_engine
+) -> None:
+    sub = tmp_path / "sub"
+    shutil.copytree(submission_dir(CASE), sub)
+    env = dict(os.environ, DOCPIPE_CACHE_DIR=str(tmp_path / "cache"), DOCPIPE_ENGINE="rapidocr")
+    args = [sys.executable, "-c", PROBE, "check", str(sub), "--out"]
+    first = subprocess.run([*args, str(tmp_path / "a")], env=env, capture_output=True, text=True)
+    assert "IMPORTED ['openvino', 'rapidocr']" in first.stdout, first.stderr[-500:]  # it read
+    again = subprocess.run([*args, str(tmp_path / "b")], env=env, capture_output=True, text=True)
+    assert "IMPORTED []" in again.stdout, again.stderr[-500:]
+    assert again.stdout.split("CODE")[-1] == first.stdout.split("CODE")[-1]
+    a = json.loads((tmp_path / "a" / "report.json").read_text("utf-8"))
+    b = json.loads((tmp_path / "b" / "report.json").read_text("utf-8"))
+    assert {k: v for k, v in a.items() if k != "timings"} == {
+        k: v for k, v in b.items() if k != "timings"
+    }
+    assert b["engine"]["runtime"] == "openvino"

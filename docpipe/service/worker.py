@@ -74,7 +74,7 @@ def run_job(store: JobStore, settings: Settings, job: Job, worker: str) -> bool:
             report = state.report
             if report is None:
                 raise RuntimeError("the pipeline returned no report")
-            write_report(report, settings.reports_dir / rel, pages=state.read_pages)
+            write_report(report, settings.reports_dir / rel, pages=state.report_pages())
         except DocpipeError as exc:
             log.error("job %s failed: %s", job.id, mask_text(exc.message_en))
             return store.finish(job.id, claim, status="failed", error=mask_text(exc.message))
