@@ -159,3 +159,22 @@ def test_a_cached_check_process_never_imports_the_runtime(  # type: ignore[no-un
         k: v for k, v in b.items() if k != "timings"
     }
     assert b["engine"]["runtime"] == "openvino"
+
+
+@pytest.mark.parametrize(
+    ("shape", "seen"),
+    [
+        ((1273, 900), (1280, 896)),  # an A4 scan: as rapidocr sizes it, to the pixel
+        ((630, 1000), (736, 1152)),  # a card: its shorter side still raised to 736
+        ((2000, 1500), (1600, 1216)),  # a phone photo at docpipe's 2000 px: capped
+        ((2000, 1414), (1600, 1120)),
+    ],
+)
+def test_the_detector_sees_at_most_its_longest_side(  # type: ignore[no-untyped-def]
+    shape, seen, rapid_engine
+) -> None:
+    engine = get_engine("rapidocr")
+    det = engine.load().text_det  # type: ignore[attr-defined]
+    pre = det.get_preprocess()
+    assert pre.resize(np.zeros((*shape, 3), np.uint8)).shape[:2] == seen
+    assert f"det{rapid.det_max_side()}" in engine.cache_tag  # type: ignore[attr-defined]

@@ -15,10 +15,12 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Sequence
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from docpipe.errors import OcrError
@@ -120,12 +122,13 @@ class RapidOcrEngine:
         }
         self.min_score = min_score
         self.threads = n
+        self.det_max_side = det_max_side()
         self.versions = {"rapidocr": _version("rapidocr"), self.runtime: _version(self.runtime)}
         # Part of the OCR cache key: another runtime, version or detector setting is
         # another reading (OpenVINO and onnxruntime differ on about 2 % of the lines).
         self.cache_tag = (
             f"rapidocr{self.versions['rapidocr']}-{self.runtime}{self.versions[self.runtime]}"
-            f"-box{box:g}-chars"
+            f"-box{box:g}-det{self.det_max_side}-chars"
         )
         self._ocr: Any = None
         self._cls: Any = None
@@ -175,7 +178,8 @@ class RapidOcrEngine:
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         ocr = RapidOCR(params=params)
         # Load the three models now, not on the first page.
-        ocr._load_det_model()  # type: ignore[no-untyped-call]
+        det = ocr._load_det_model()  # type: ignore[no-untyped-call]
+        det.get_preprocess = partial(_capped_preprocess, det, self.det_max_side)
         self._cls = ocr._load_cls_model()  # type: ignore[no-untyped-call]
         ocr._load_rec_model()  # type: ignore[no-untyped-call]
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
@@ -289,6 +293,41 @@ class RapidOcrEngine:
             while len(self._recent) > RECENT_LINES:
                 self._recent.popitem(last=False)
         return columns, ratio
+
+
+def det_max_side() -> int:
+    """The longest side the detector sees (``DOCPIPE_DET_MAX_SIDE``, default 1600 px).
+
+    rapidocr runs its detector on the whole image once its shorter side is 736 px or
+    more: a 2000 × 1500 page is detected at 3 megapixels, where the text of a page at
+    2000 px is still 20 px high at 1600. Above the cap the detector sees the page
+    scaled down; the lines are still recognised from the page at its own size. The
+    detector's activations at 2000 px were the largest allocation of a worker.
+    """
+    return int(os.environ.get("DOCPIPE_DET_MAX_SIDE", "1600"))
+
+
+def _capped_preprocess(det: Any, max_side: int) -> Any:
+    """The detector preprocessing of rapidocr, its longest side capped at ``max_side``."""
+    from rapidocr.ch_ppocr_det.utils import DetPreProcess
+
+    class Capped(DetPreProcess):
+        def resize(self, img: np.ndarray) -> np.ndarray | None:
+            h, w = img.shape[:2]
+            if max(h, w) * self._ratio(h, w) <= max_side:
+                return super().resize(img)  # as rapidocr does it, to the pixel
+            ratio = max_side / max(h, w)
+            rh, rw = round(int(h * ratio) / 32) * 32, round(int(w * ratio) / 32) * 32
+            if rh <= 0 or rw <= 0:
+                return None
+            return cv2.resize(img, (rw, rh))
+
+        def _ratio(self, h: int, w: int) -> float:
+            # rapidocr's "min" rule: a shorter side under the limit is scaled up to it.
+            short = min(h, w)
+            return self.limit_side_len / short if short < self.limit_side_len else 1.0
+
+    return Capped(det.limit_side_len, det.limit_type, det.mean, det.std)
 
 
 def _telemetry_off() -> None:
