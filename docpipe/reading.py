@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from docpipe import memory
 from docpipe.budget import Budget
 from docpipe.classify import classify_page
 from docpipe.errors import DocpipeError, InternalError, TimeBudgetExceeded
@@ -258,6 +259,8 @@ def read_documents(
                 f"{name}：读取该附件时 docpipe 内部出错（{type(exc).__name__}），请人工审阅",
             )
             continue
+        finally:
+            memory.give_back()  # what this file's pages freed, before the next one's
         docs.extend(file_docs)
     return docs
 

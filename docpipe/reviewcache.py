@@ -45,9 +45,12 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 # Settings that change how fast or where a review runs, never what it reports.
+# (The engine's own settings are in its cache_tag; the service's are the HTTP side's.)
 NOT_IN_KEY = frozenset(
     {"DOCPIPE_CACHE_DIR", "DOCPIPE_WORKERS", "DOCPIPE_OCR_THREADS", "DOCPIPE_ENGINE"}
-    | {"DOCPIPE_OCR_ENGINE", "DOCPIPE_OCR_REPLAY", "DOCPIPE_LOG_LEVEL"}
+    | {"DOCPIPE_OCR_ENGINE", "DOCPIPE_OCR_REPLAY", "DOCPIPE_LOG_LEVEL", "DOCPIPE_TOKEN"}
+    | {"DOCPIPE_CONFIG", "DOCPIPE_RETRY_AFTER", "DOCPIPE_LEASE_SECONDS", "DOCPIPE_MAX_ATTEMPTS"}
+    | {"DOCPIPE_MAX_QUEUED", "DOCPIPE_SERVICE_JOB_DELAY"}
 )
 _PACKAGES = ("docpipe", "extractors", "validators")
 

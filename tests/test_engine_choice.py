@@ -178,3 +178,32 @@ def test_the_detector_sees_at_most_its_longest_side(  # type: ignore[no-untyped-
     pre = det.get_preprocess()
     assert pre.resize(np.zeros((*shape, 3), np.uint8)).shape[:2] == seen
     assert f"det{rapid.det_max_side()}" in engine.cache_tag  # type: ignore[attr-defined]
+
+
+def test_openvino_runs_the_requests_docpipe_compiled(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """rapidocr's own requests would keep 5000 compiled shapes (its settings lack the cap)."""
+    made: dict[str, object] = {}
+    real = rapid._openvino_request
+
+    def spy(path: Path, threads: int) -> object:
+        made[path.name] = request = real(path, threads)
+        return request
+
+    monkeypatch.setattr(rapid, "_openvino_request", spy)
+    ocr_ = RapidOcrEngine(runtime="openvino").load()
+    assert sorted(made) == sorted(rapid.MODEL_FILES.values())
+    steps = {"det": ocr_.text_det, "cls": ocr_.text_cls, "rec": ocr_.text_rec}
+    for step, model in steps.items():
+        assert model.session.session is made[rapid.MODEL_FILES[step]]
+
+
+def test_each_file_gives_its_memory_back(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from docpipe import memory, reading
+
+    assert memory.limit_arenas() and memory.give_back()  # glibc, as on every Linux worker
+    given: list[int] = []
+    monkeypatch.setattr(memory, "give_back", lambda: given.append(1) or True)
+    report = pipeline.review(submission_dir(CASE), engine="replay")
+    read = sum(1 for a in report.attachments if a.status.value == "read")
+    assert read and len(given) == read
+    assert reading.memory is memory

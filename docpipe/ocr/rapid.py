@@ -23,6 +23,7 @@ from typing import Any
 import cv2
 import numpy as np
 
+from docpipe import memory
 from docpipe.errors import OcrError
 from docpipe.ocr import ctc
 from docpipe.ocr.base import OcrLine
@@ -159,6 +160,7 @@ class RapidOcrEngine:
             return self._ocr
 
     def _build(self) -> Any:
+        memory.limit_arenas()  # before the runtime starts its threads (docpipe.memory)
         if self.runtime == "openvino":
             _telemetry_off()
         from rapidocr import EngineType, RapidOCR
@@ -181,7 +183,10 @@ class RapidOcrEngine:
         det = ocr._load_det_model()  # type: ignore[no-untyped-call]
         det.get_preprocess = partial(_capped_preprocess, det, self.det_max_side)
         self._cls = ocr._load_cls_model()  # type: ignore[no-untyped-call]
-        ocr._load_rec_model()  # type: ignore[no-untyped-call]
+        rec = ocr._load_rec_model()  # type: ignore[no-untyped-call]
+        if self.runtime == "openvino":
+            for step, model in (("det", det), ("cls", self._cls), ("rec", rec)):
+                model.session.session = _openvino_request(models / MODEL_FILES[step], self.threads)
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
         return ocr
 
@@ -328,6 +333,27 @@ def _capped_preprocess(det: Any, max_side: int) -> Any:
             return self.limit_side_len / short if short < self.limit_side_len else 1.0
 
     return Capped(det.limit_side_len, det.limit_type, det.mean, det.std)
+
+
+def shape_cache() -> int:
+    """Compiled shapes OpenVINO's CPU plugin keeps (``DOCPIPE_OV_SHAPE_CACHE``, default 0).
+
+    Every page and line batch has its own input shape; the plugin's default keeps 5000
+    of them compiled, and a worker grew by their memory with every submission.
+    """
+    return int(os.environ.get("DOCPIPE_OV_SHAPE_CACHE", "0"))
+
+
+def _openvino_request(path: Path, threads: int) -> Any:
+    """An inference request for one model file, compiled with docpipe's CPU settings.
+
+    rapidocr passes only some of the CPU plugin's settings; the shape cache is not one.
+    """
+    import openvino
+
+    core = openvino.Core()
+    config = {"INFERENCE_NUM_THREADS": threads, "CPU_RUNTIME_CACHE_CAPACITY": shape_cache()}
+    return core.compile_model(core.read_model(str(path)), "CPU", config).create_infer_request()
 
 
 def _telemetry_off() -> None:
