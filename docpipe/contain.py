@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import gc
 import logging
 import os
 import pickle
@@ -79,6 +80,11 @@ def _child(
 ) -> None:
     """In the child: cap, call, send (kind, payload), leave without running the parent's exits."""
     code = 0
+    # No garbage collection in the child: the parent's unreachable objects came along
+    # with the fork, and finalising one that owns native threads (an OCR runtime a test
+    # dropped) waits for threads a fork does not copy: the child hung to its deadline.
+    # It lives for one call and leaves by os._exit; its memory goes with it.
+    gc.disable()
     try:
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)

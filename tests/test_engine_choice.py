@@ -180,21 +180,16 @@ def test_the_detector_sees_at_most_its_longest_side(  # type: ignore[no-untyped-
     assert f"det{rapid.det_max_side()}" in engine.cache_tag  # type: ignore[attr-defined]
 
 
-def test_openvino_runs_the_requests_docpipe_compiled(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """rapidocr's own requests would keep 5000 compiled shapes (its settings lack the cap)."""
-    made: dict[str, object] = {}
-    real = rapid._openvino_request
+def test_openvino_models_are_compiled_with_the_shape_cache_setting(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """rapidocr's own settings would keep 5000 compiled shapes (it cannot pass the cap)."""
+    from rapidocr.inference_engine.openvino import main as ov_main
 
-    def spy(path: Path, threads: int) -> object:
-        made[path.name] = request = real(path, threads)
-        return request
-
-    monkeypatch.setattr(rapid, "_openvino_request", spy)
-    ocr_ = RapidOcrEngine(runtime="openvino").load()
-    assert sorted(made) == sorted(rapid.MODEL_FILES.values())
-    steps = {"det": ocr_.text_det, "cls": ocr_.text_cls, "rec": ocr_.text_rec}
-    for step, model in steps.items():
-        assert model.session.session is made[rapid.MODEL_FILES[step]]
+    base = ov_main.CPUConfig
+    asked: list[int] = []
+    monkeypatch.setattr(rapid, "shape_cache", lambda: asked.append(1) or 0)
+    RapidOcrEngine(runtime="openvino").load()
+    assert len(asked) == 3  # det, cls and rec, each compiled once with it
+    assert ov_main.CPUConfig is base  # rapidocr's class is given back after the build
 
 
 def test_each_file_gives_its_memory_back(monkeypatch) -> None:  # type: ignore[no-untyped-def]

@@ -14,7 +14,8 @@ import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from importlib import metadata
 from pathlib import Path
@@ -180,13 +181,11 @@ class RapidOcrEngine:
             params["EngineConfig.onnxruntime.inter_op_num_threads"] = 1
         ocr = RapidOCR(params=params)
         # Load the three models now, not on the first page.
-        det = ocr._load_det_model()  # type: ignore[no-untyped-call]
+        with _openvino_settings(self.runtime == "openvino"):
+            det = ocr._load_det_model()  # type: ignore[no-untyped-call]
+            self._cls = ocr._load_cls_model()  # type: ignore[no-untyped-call]
+            ocr._load_rec_model()  # type: ignore[no-untyped-call]
         det.get_preprocess = partial(_capped_preprocess, det, self.det_max_side)
-        self._cls = ocr._load_cls_model()  # type: ignore[no-untyped-call]
-        rec = ocr._load_rec_model()  # type: ignore[no-untyped-call]
-        if self.runtime == "openvino":
-            for step, model in (("det", det), ("cls", self._cls), ("rec", rec)):
-                model.session.session = _openvino_request(models / MODEL_FILES[step], self.threads)
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
         return ocr
 
@@ -344,16 +343,36 @@ def shape_cache() -> int:
     return int(os.environ.get("DOCPIPE_OV_SHAPE_CACHE", "0"))
 
 
-def _openvino_request(path: Path, threads: int) -> Any:
-    """An inference request for one model file, compiled with docpipe's CPU settings.
+_SETTINGS_LOCK = threading.Lock()
 
-    rapidocr passes only some of the CPU plugin's settings; the shape cache is not one.
+
+@contextmanager
+def _openvino_settings(active: bool) -> Iterator[None]:
+    """While rapidocr compiles its OpenVINO models, add docpipe's CPU settings to its own.
+
+    rapidocr passes only the CPU plugin settings it knows (threads, hints, streams);
+    the shape cache is not one of them. Its settings class is extended for the time of
+    this build only, so the models are compiled once, with both.
     """
-    import openvino
+    if not active:
+        yield
+        return
+    from rapidocr.inference_engine.openvino import main as ov_main
 
-    core = openvino.Core()
-    config = {"INFERENCE_NUM_THREADS": threads, "CPU_RUNTIME_CACHE_CAPACITY": shape_cache()}
-    return core.compile_model(core.read_model(str(path)), "CPU", config).create_infer_request()
+    base: Any = getattr(ov_main, "CPUConfig")  # noqa: B009 (not re-exported: mypy)
+
+    class WithShapeCache(base):  # type: ignore[misc]
+        def get_config(self) -> dict[str, Any]:
+            config: dict[str, Any] = super().get_config()
+            config["CPU_RUNTIME_CACHE_CAPACITY"] = str(shape_cache())
+            return config
+
+    with _SETTINGS_LOCK:
+        setattr(ov_main, "CPUConfig", WithShapeCache)  # noqa: B010
+        try:
+            yield
+        finally:
+            setattr(ov_main, "CPUConfig", base)  # noqa: B010
 
 
 def _telemetry_off() -> None:

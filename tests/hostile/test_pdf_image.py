@@ -343,3 +343,27 @@ def test_pdfs_are_read_under_an_operators_memory_limit(tmp_path: Path) -> None:
     report, run = _check_with(tmp_path, None, mem_bytes=int(1.5 * GB))
     assert run.rc == 0, report["findings"]
     assert documents_of(report, "申请书.pdf") == ["application_form"]
+
+
+class _Stuck:
+    """Garbage whose finaliser never returns in a child, as a runtime joining the threads
+    a fork did not copy."""
+
+    def __init__(self) -> None:
+        self.me = self  # a cycle: only the garbage collector can finalise it
+        self.parent = os.getpid()
+
+    def __del__(self) -> None:
+        if os.getpid() != self.parent:
+            time.sleep(30)
+
+
+def _allocate_many() -> int:
+    return len([[i] for i in range(200_000)])  # enough to run the collector, were it on
+
+
+def test_the_parents_garbage_is_never_finalised_in_a_contained_child() -> None:
+    _Stuck()  # unreachable at once, collected at the next collection: the child's
+    start = time.monotonic()
+    assert run_contained(_allocate_many, seconds=10, what=("g", "g")) == 200_000
+    assert time.monotonic() - start < 5
