@@ -171,13 +171,29 @@ def test_a_cached_check_process_never_imports_the_runtime(  # type: ignore[no-un
     ],
 )
 def test_the_detector_sees_at_most_its_longest_side(  # type: ignore[no-untyped-def]
-    shape, seen, rapid_engine
+    shape, seen, monkeypatch
 ) -> None:
-    engine = get_engine("rapidocr")
-    det = engine.load().text_det  # type: ignore[attr-defined]
-    pre = det.get_preprocess()
+    monkeypatch.setenv("DOCPIPE_DET_MAX_SIDE", "1600")
+    engine = RapidOcrEngine()
+    pre = rapid._capped_preprocess(_Det(), engine.det_max_side)
     assert pre.resize(np.zeros((*shape, 3), np.uint8)).shape[:2] == seen
-    assert f"det{rapid.det_max_side()}" in engine.cache_tag  # type: ignore[attr-defined]
+    assert "det1600" in engine.cache_tag
+
+
+class _Det:
+    """rapidocr's detector settings (config.yaml), without loading its model."""
+
+    limit_side_len, limit_type, mean, std = 736, "min", [0.5] * 3, [0.5] * 3
+
+
+def test_by_default_the_detector_sees_the_page_as_ocr_does(rapid_engine) -> None:  # type: ignore[no-untyped-def]
+    from docpipe.reading import OCR_MAX_SIDE
+
+    assert rapid.det_max_side() == OCR_MAX_SIDE  # the cap cost accuracy: off
+    det = get_engine("rapidocr").load().text_det  # type: ignore[attr-defined]
+    pre = det.get_preprocess()
+    # rapidocr's own sizing (to multiples of 32, 62.5 rounding to 62): no cap applied
+    assert pre.resize(np.zeros((1500, 2000, 3), np.uint8)).shape[:2] == (1504, 1984)
 
 
 def test_openvino_models_are_compiled_with_the_shape_cache_setting(monkeypatch) -> None:  # type: ignore[no-untyped-def]
