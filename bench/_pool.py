@@ -1,9 +1,9 @@
 """The process pool both reading benchmarks use: spawned workers, one real engine each.
 
-Each worker reviews whole cases with the engine named (``--engine``, default rapidocr:
-the fastest installed runtime) and the OCR disk cache under ``work``, so a second run of
-a benchmark re-runs only classification, extraction and rules. The cache key names the
-runtime: another engine reads the pages again.
+Each worker reviews whole cases with the engine named (``--engine``, default rapidocr,
+on onnxruntime; rapidocr-openvino for OpenVINO) and the OCR disk cache under ``work``, so
+a second run of a benchmark re-runs only classification, extraction and rules. The cache
+key names the runtime: another engine reads the pages again.
 """
 
 from __future__ import annotations

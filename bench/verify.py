@@ -428,8 +428,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--engine",
         default="rapidocr",
-        help="OCR engine (default rapidocr: the fastest installed runtime;"
-        " rapidocr-onnxruntime for the fallback)",
+        help="OCR engine (default rapidocr, on onnxruntime; rapidocr-openvino for OpenVINO)",
     )
     ap.add_argument("--worst", type=int, default=30, help="misses and false alarms to list")
     ap.add_argument("--json", type=Path, help="also write the per-case results here")

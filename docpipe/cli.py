@@ -81,7 +81,7 @@ EngineOpt = Annotated[
     str | None,
     typer.Option(
         "--engine",
-        help="OCR engine: rapidocr (the fastest installed runtime), rapidocr-openvino,"
+        help="OCR engine: rapidocr (on onnxruntime; see README), rapidocr-openvino,"
         " rapidocr-onnxruntime, paddleocr, replay. Default: $DOCPIPE_ENGINE, else rapidocr.",
     ),
 ]

@@ -27,11 +27,11 @@ from fixtures.generate import SAMPLES_DIR, submission_dir
 CASE = SAMPLES_DIR / "case-0104"
 
 
-def test_rapidocr_means_openvino_when_installed_else_onnxruntime(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    assert resolve("rapidocr") == "rapidocr-openvino"  # a declared dependency
-    monkeypatch.setattr(rapid, "runtime_available", lambda r: r == "onnxruntime")
-    assert resolve("rapidocr") == "rapidocr-onnxruntime"
-    assert RapidOcrEngine().runtime == "onnxruntime"
+def test_rapidocr_means_onnxruntime_else_openvino(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    assert resolve("rapidocr") == "rapidocr-onnxruntime"  # bounded memory (rapid.RUNTIMES)
+    monkeypatch.setattr(rapid, "runtime_available", lambda r: r == "openvino")
+    assert resolve("rapidocr") == "rapidocr-openvino"
+    assert RapidOcrEngine().runtime == "openvino"
     assert resolve("paddleocr") == "paddleocr"  # other names are themselves
 
 
@@ -149,7 +149,7 @@ def test_a_cached_check_process_never_imports_the_runtime(  # type: ignore[no-un
     env = dict(os.environ, DOCPIPE_CACHE_DIR=str(tmp_path / "cache"), DOCPIPE_ENGINE="rapidocr")
     args = [sys.executable, "-c", PROBE, "check", str(sub), "--out"]
     first = subprocess.run([*args, str(tmp_path / "a")], env=env, capture_output=True, text=True)
-    assert "IMPORTED ['openvino', 'rapidocr']" in first.stdout, first.stderr[-500:]  # it read
+    assert "IMPORTED ['onnxruntime', 'rapidocr']" in first.stdout, first.stderr[-500:]  # it read
     again = subprocess.run([*args, str(tmp_path / "b")], env=env, capture_output=True, text=True)
     assert "IMPORTED []" in again.stdout, again.stderr[-500:]
     assert again.stdout.split("CODE")[-1] == first.stdout.split("CODE")[-1]
@@ -158,7 +158,7 @@ def test_a_cached_check_process_never_imports_the_runtime(  # type: ignore[no-un
     assert {k: v for k, v in a.items() if k != "timings"} == {
         k: v for k, v in b.items() if k != "timings"
     }
-    assert b["engine"]["runtime"] == "openvino"
+    assert b["engine"]["runtime"] == "onnxruntime"
 
 
 @pytest.mark.parametrize(

@@ -3,8 +3,8 @@
 ``get_engine(name)`` returns the process-wide instance of an engine:
 
 - ``rapidocr-openvino``, ``rapidocr-onnxruntime``: PP-OCRv6 from rapidocr's wheel on
-  either runtime; ``rapidocr`` is the fastest installed (OpenVINO, onnxruntime the
-  fallback);
+  either runtime; ``rapidocr`` is onnxruntime, or OpenVINO where only it is installed
+  (``docpipe.ocr.rapid.RUNTIMES`` says why);
 - ``paddleocr`` (optional, local PaddlePaddle models), ``replay`` (recorded output) or a
   test fake registered by a test.
 
@@ -93,7 +93,7 @@ def default_engine_name() -> str:
 
 
 def resolve(name: str | None = None) -> str:
-    """The registered engine a name means: ``rapidocr`` is the fastest installed runtime."""
+    """The registered engine a name means: ``rapidocr`` is the first installed runtime."""
     key = name or default_engine_name()
     if key == "rapidocr":
         from docpipe.ocr.rapid import default_runtime

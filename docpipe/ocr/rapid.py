@@ -51,9 +51,13 @@ def default_threads() -> int:
     return max(1, cores // workers)
 
 
-# The runtimes rapidocr can run the same ONNX files on, fastest first: on the 2-core
-# Xeon of CI, OpenVINO read a page in 0.41 of onnxruntime's time (bench/speed.py).
-RUNTIMES = ("openvino", "onnxruntime")
+# The runtimes rapidocr can run the same ONNX files on, in the order ``rapidocr`` picks
+# the first installed. onnxruntime first, OpenVINO by name (``rapidocr-openvino``): on
+# this project's 2-core machine OpenVINO read a page in 0.41 to 0.83 of onnxruntime's
+# time (by the machine's load), read the accuracy benches as well, but a worker on it
+# grew to 2306 MB over 24 submissions against onnxruntime's 1036 MB
+# (bench/review_speed.py): over the 1.2 GB a worker may take, so not the default yet.
+RUNTIMES = ("onnxruntime", "openvino")
 # The model files in rapidocr's wheel (PP-OCRv6 small, the mobile direction classifier).
 MODEL_FILES = {
     "det": "PP-OCRv6_det_small.onnx",
@@ -68,7 +72,7 @@ def runtime_available(runtime: str) -> bool:
 
 
 def default_runtime() -> str:
-    """The fastest installed runtime: OpenVINO, else onnxruntime (the fallback)."""
+    """The first installed runtime of ``RUNTIMES``: onnxruntime, else OpenVINO."""
     return next((r for r in RUNTIMES if runtime_available(r)), RUNTIMES[-1])
 
 
