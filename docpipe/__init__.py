@@ -5,6 +5,16 @@ the portal's rules, and writes a report a reviewer can act on.
 """
 
 import sys as _sys
+from importlib import metadata as _metadata
+
+
+def package_version(package: str = "docpipe") -> str:
+    """The installed version of ``package`` (docpipe's own by default), or ``0+unknown``."""
+    try:
+        return _metadata.version(package)
+    except _metadata.PackageNotFoundError:
+        return "0+unknown"
+
 
 # PyMuPDF 2 imports its optional layout analyser and Markdown converter (pymupdf.layout,
 # pymupdf4llm: an ONNX model on onnxruntime, tqdm, psutil, ...) whenever they are

@@ -19,10 +19,9 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from docpipe import crossread, reading, reviewcache
+from docpipe import crossread, package_version, reading, reviewcache
 from docpipe.budget import Budget
 from docpipe.errors import DocpipeError, FileTypeNotAllowed, FileUnreadable, InputError
 from docpipe.intake import Intake, load_submission
@@ -222,7 +221,7 @@ def stage_report(rv: Review) -> None:
         documents=rv.documents,
         findings=findings,
         timings=rv.timings,
-        docpipe_version=_version(),
+        docpipe_version=package_version(),
         engine=_engine_info(rv.engine),
     )
     rv.report.incomplete = any(f.rule == INCOMPLETE_RULE for f in rv.report.findings)
@@ -341,10 +340,3 @@ def _incomplete(failures: list[tuple[str, str]]) -> Finding:
     return incomplete_finding(
         f"docpipe 内部出错（{where}）", f"docpipe failed internally ({where})"
     )
-
-
-def _version() -> str:
-    try:
-        return version("docpipe")
-    except PackageNotFoundError:
-        return "0+unknown"

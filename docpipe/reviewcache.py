@@ -32,14 +32,13 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PIL import Image
 
 from docpipe.atomic import write_text_atomic
 from docpipe.errors import DocpipeError, InternalError, TimeBudgetExceeded
 from docpipe.intake import AttachmentFile, Intake
 from docpipe.models import Report
-from docpipe.ocr.orient import turn_image
+from docpipe.ocr.base import OcrPage
 
 log = logging.getLogger(__name__)
 
@@ -121,22 +120,14 @@ class StoredPage:
     def image(self) -> Image.Image:
         """The page pixels in the frame of the report's boxes (decoded, scaled, turned)."""
         from docpipe.pages import open_pages
+        from docpipe.reading import ReadPage
 
-        pages = self._opened.get(self.frame.file)
-        if pages is None:
-            pages = self._opened[self.frame.file] = open_pages(self.attachment)
-        im = pages[self.frame.number - 1].image()
         f = self.frame
-        turned = f.rotation in (90, 270)
-        size = (f.height, f.width) if turned else (f.width, f.height)
-        if im.size != size:
-            import cv2
-
-            rgb = np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
-            im = Image.fromarray(cv2.resize(rgb, size, interpolation=cv2.INTER_AREA))
-        if f.rotation:
-            return Image.fromarray(turn_image(np.asarray(im), f.rotation))
-        return im
+        pages = self._opened.get(f.file)
+        if pages is None:
+            pages = self._opened[f.file] = open_pages(self.attachment)
+        seen = OcrPage(width=f.width, height=f.height, rotation=f.rotation)
+        return ReadPage(pages[f.number - 1], seen, f.scale).image()  # as the reading cut it
 
 
 def load(key: str, intake: Intake) -> tuple[Report, dict[tuple[str, int], StoredPage]] | None:

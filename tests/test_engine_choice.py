@@ -209,7 +209,7 @@ def test_openvino_models_are_compiled_with_the_shape_cache_setting(monkeypatch) 
 
 
 def test_each_file_gives_its_memory_back(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from docpipe import memory, reading
+    from docpipe import memory
 
     assert memory.limit_arenas() and memory.give_back()  # glibc, as on every Linux worker
     given: list[int] = []
@@ -217,4 +217,3 @@ def test_each_file_gives_its_memory_back(monkeypatch) -> None:  # type: ignore[n
     report = pipeline.review(submission_dir(CASE), engine="replay")
     read = sum(1 for a in report.attachments if a.status.value == "read")
     assert read and len(given) == read
-    assert reading.memory is memory

@@ -130,10 +130,6 @@ def engine_info(engine: OcrEngine) -> dict[str, str]:
     info = getattr(engine, "info", None)
     if callable(info):
         return dict(info())
-    from importlib import metadata
+    from docpipe import package_version
 
-    try:
-        version = metadata.version("docpipe")
-    except metadata.PackageNotFoundError:
-        version = "0+unknown"
-    return {"name": engine.name, "version": version}
+    return {"name": engine.name, "version": package_version()}

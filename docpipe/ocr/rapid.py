@@ -17,14 +17,13 @@ from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
 
-from docpipe import memory
+from docpipe import memory, package_version
 from docpipe.errors import OcrError
 from docpipe.ocr import ctc
 from docpipe.ocr.base import OcrLine
@@ -83,13 +82,6 @@ def _package_dir(package: str) -> Path:
     return Path(spec.origin).parent
 
 
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "0"
-
-
 class RapidOcrEngine:
     """The default engine, one per process (``docpipe.ocr.get_engine``).
 
@@ -129,7 +121,7 @@ class RapidOcrEngine:
         self.min_score = min_score
         self.threads = n
         self.det_max_side = det_max_side()
-        self.versions = {"rapidocr": _version("rapidocr"), self.runtime: _version(self.runtime)}
+        self.versions = {r: package_version(r) for r in ("rapidocr", self.runtime)}
         # Part of the OCR cache key: another runtime, version or detector setting is
         # another reading (OpenVINO and onnxruntime differ on about 2 % of the lines).
         self.cache_tag = (
@@ -310,7 +302,7 @@ def det_max_side() -> int:
     more. Above the cap the detector sees the page scaled down (the lines are still
     recognised from the page at its own size). The default equals the size docpipe
     OCRs a page at (``reading.OCR_MAX_SIDE``), so it changes nothing: at 1600 a worker's
-    peak RSS fell from 1345 to 1150 MB, but 8 values more were misread on the browser
+    peak RSS fell from 1345 to 1150 MB, but 11 values more were misread on the browser
     printing (sign dates and letter names under seals, acc3: 4497 → 4486 of 4537).
     """
     return int(os.environ.get("DOCPIPE_DET_MAX_SIDE", "2000"))
