@@ -54,8 +54,11 @@ def default_threads() -> int:
 # the first installed. onnxruntime first, OpenVINO by name (``rapidocr-openvino``): on
 # this project's 2-core machine OpenVINO read a page in 0.41 to 0.83 of onnxruntime's
 # time (by the machine's load), read the accuracy benches as well, but a worker on it
-# grew to 2306 MB over 24 submissions against onnxruntime's 1036 MB
-# (bench/review_speed.py): over the 1.2 GB a worker may take, so not the default yet.
+# peaked at 1428 MB over 24 submissions (2306 MB before its buffers were given back
+# around each page, ``_release``) against onnxruntime's 1002 MB: over the 1.2 GB a
+# worker may take, so not the default. What stays is about 860 MB against 480 MB, kept
+# by the plugin's code for the shapes it has run (bucketing the detector's input to
+# multiples of 256 px kept as much).
 RUNTIMES = ("onnxruntime", "openvino")
 # The model files in rapidocr's wheel (PP-OCRv6 small, the mobile direction classifier).
 MODEL_FILES = {
@@ -130,6 +133,8 @@ class RapidOcrEngine:
         )
         self._ocr: Any = None
         self._cls: Any = None
+        # OpenVINO's compiled models, whose buffers are given back around each page.
+        self._compiled: tuple[Any, ...] = ()
         self._load_lock = threading.Lock()
         self._recent: OrderedDict[str, tuple[np.ndarray, float]] = OrderedDict()
         self._lock = threading.Lock()
@@ -180,7 +185,11 @@ class RapidOcrEngine:
         with _openvino_settings(self.runtime == "openvino"):
             det = ocr._load_det_model()  # type: ignore[no-untyped-call]
             self._cls = ocr._load_cls_model()  # type: ignore[no-untyped-call]
-            ocr._load_rec_model()  # type: ignore[no-untyped-call]
+            rec = ocr._load_rec_model()  # type: ignore[no-untyped-call]
+        if self.runtime == "openvino":
+            self._compiled = tuple(
+                m.session.session.get_compiled_model() for m in (det, self._cls, rec)
+            )
         det.get_preprocess = partial(_capped_preprocess, det, self.det_max_side)
         logging.getLogger("RapidOCR").setLevel(logging.WARNING)
         return ocr
@@ -191,6 +200,7 @@ class RapidOcrEngine:
 
         ocr = self.load()
         start = time.perf_counter()
+        self._release()  # what the last page and its second looks left allocated
         bgr = np.ascontiguousarray(image[..., ::-1])
         h, w = bgr.shape[:2]
         try:
@@ -226,8 +236,22 @@ class RapidOcrEngine:
                     char_confidences=_char_confidences(txt, word),
                 )
             )
+        self._release()
         log.debug("rapidocr: %d lines in %.2fs", len(lines), time.perf_counter() - start)
         return lines
+
+    def _release(self) -> None:
+        """Give back the buffers OpenVINO keeps for the largest input seen (a no-op else).
+
+        OpenVINO's CPU plugin keeps each model's intermediate buffers, sized for the
+        largest page or line batch so far, between runs: a worker held 1300 MB after a
+        dozen submissions, 760 MB with them released before and after each page, in
+        the same time (65.8 against 66.3 s). onnxruntime frees its own.
+        """
+        for compiled in self._compiled:
+            compiled.release_memory()
+        if self._compiled:
+            memory.give_back()
 
     def recognize_line(self, image: np.ndarray) -> list[OcrLine]:
         """Recognise one already cropped text line (no detection), as one ``OcrLine``.
