@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import ExtractorSpec, Region, load_extractors
+from docpipe.kinds import card_kinds, spec_of
 from docpipe.layout import clean, union
 from docpipe.models import DocKind
 from docpipe.normalize import simplified
@@ -128,14 +129,23 @@ def classify_page(ocr: OcrPage, file: str, page: int) -> list[Region]:
     """Regions of one page, each with its kind (one region unless ID sides are split)."""
     lines = list(ocr.lines)
     kind, _ = best_kind(lines)
-    if kind in (DocKind.id_card_front, DocKind.id_card_back):
-        sides = split_id_sides(lines)
-        if sides is not None:
-            front, back = sides
+    sides = _sides_of(kind)
+    if sides is not None:
+        split = split_id_sides(lines)
+        if split is not None:
             return [
-                Region(
-                    file, page, front, ocr, union(ln.bbox for ln in front), DocKind.id_card_front
-                ),
-                Region(file, page, back, ocr, union(ln.bbox for ln in back), DocKind.id_card_back),
+                Region(file, page, part, ocr, union(ln.bbox for ln in part), side)
+                for part, side in zip(split, sides, strict=True)
             ]
     return [Region(file, page, lines, ocr, None, kind)]
+
+
+def _sides_of(kind: DocKind) -> tuple[DocKind, DocKind] | None:
+    """The front and back kinds of the two-sided card ``kind`` is a side of, else None."""
+    spec = spec_of(kind)
+    if spec is None or spec.card is None or spec.side is None:
+        return None
+    by_side = {s.side: s.kind for s in card_kinds(spec.card)}
+    if "front" not in by_side or "back" not in by_side:
+        return None
+    return by_side["front"], by_side["back"]

@@ -26,6 +26,7 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import cache
 
 import cv2
 import numpy as np
@@ -33,6 +34,7 @@ import numpy as np
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.compare import is_doubtful
 from docpipe.errors import DocpipeError
+from docpipe.kinds import Role, slots
 from docpipe.models import DocKind, Document, FieldValue
 from docpipe.normalize import edit_distance, norm_text
 from docpipe.ocr.base import OcrEngine, OcrLine
@@ -85,41 +87,19 @@ class Group:
     edit_share: int = NAME_EDIT_SHARE
 
 
-GROUPS: tuple[Group, ...] = (
-    Group(
-        (
-            (DocKind.business_license, "name"),
-            (DocKind.authorization_letter, "enterprise_name"),
-            (DocKind.application_form, "enterprise_name"),
-        )
-    ),
-    Group(
-        (
-            (DocKind.business_license, "legal_representative"),
-            (DocKind.id_card_front, "name"),
-            (DocKind.application_form, "operator_name"),
-            (DocKind.authorization_letter, "agent_name"),
-        )
-    ),
-    Group(
-        (
-            (DocKind.business_license, "credit_code"),
-            (DocKind.authorization_letter, "credit_code"),
-            (DocKind.application_form, "credit_code"),
-        ),
-        valid=is_valid_uscc,
-        edit_share=CODE_EDIT_SHARE,
-    ),
-    Group(
-        (
-            (DocKind.id_card_front, "id_number"),
-            (DocKind.application_form, "operator_id_number"),
-            (DocKind.authorization_letter, "agent_id_number"),
-        ),
-        valid=is_valid_id,
-        edit_share=CODE_EDIT_SHARE,
-    ),
+# The roles whose values are read on several documents, with their check and edit share.
+_ROLES: tuple[tuple[Role, Callable[[str], bool] | None, int], ...] = (
+    (Role.enterprise_name, None, NAME_EDIT_SHARE),
+    (Role.person_name, None, NAME_EDIT_SHARE),
+    (Role.credit_code, is_valid_uscc, CODE_EDIT_SHARE),
+    (Role.id_number, is_valid_id, CODE_EDIT_SHARE),
 )
+
+
+@cache
+def groups() -> tuple[Group, ...]:
+    """One group a role: every kind's field of that role (``docpipe.kinds``)."""
+    return tuple(Group(slots(role), valid, share) for role, valid, share in _ROLES)
 
 
 def borrow(
@@ -134,7 +114,7 @@ def borrow(
     """
     changed: list[Found] = []
     images: dict[tuple[str, int], np.ndarray] = {}  # each page decoded once
-    for group in GROUPS:
+    for group in groups():
         members = list(_members(documents, group.slots))
         for doc, field in members:
             fv = doc.fields[field]

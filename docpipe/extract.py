@@ -1,9 +1,10 @@
-"""Extractors: declared with ``@extractor(kind, keywords=…)``, found by walking ``extractors``.
+"""Extractors: declared with ``@extractor(SPEC)``, found by walking ``extractors``.
 
 An extractor turns the OCR lines of one region (a page, or the part of a page one
 document occupies) into the contract's fields for its kind (CONTRACT §2), each a
-``FieldValue`` with confidence, box and the raw OCR text. Its keywords are the cues the
-classifier weighs to decide that a region is of its kind.
+``FieldValue`` with confidence, box and the raw OCR text. Its kind's spec
+(``docpipe.kinds.KindSpec``) declares the fields and the cues the classifier weighs to
+decide that a region is of its kind.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from docpipe.kinds import KindSpec, register
 from docpipe.models import BBox, DocKind, FieldValue
 from docpipe.ocr.base import OcrLine, OcrPage
 from docpipe.registry import Registry, load_package
@@ -115,35 +117,41 @@ ExtractFunc = Callable[[Region], dict[str, FieldValue]]
 
 @dataclass(frozen=True)
 class ExtractorSpec:
-    """A registered extractor and its classification cues."""
+    """A registered extractor, the spec of its kind and its classification cues."""
 
-    kind: DocKind
+    spec: KindSpec
     func: ExtractFunc
-    keywords: Mapping[str, float]
-    # Below this summed keyword weight a region is not of this kind.
-    threshold: float
-    # Whether the extractor reads the region's seals (``Region.seal_texts``).
-    seals: bool = False
+
+    @property
+    def kind(self) -> DocKind:
+        """The kind it reads."""
+        return self.spec.kind
+
+    @property
+    def keywords(self) -> Mapping[str, float]:
+        """Cue words and their weights for the classifier."""
+        return self.spec.keywords
+
+    @property
+    def threshold(self) -> float:
+        """Below this summed keyword weight a region is not of this kind."""
+        return self.spec.threshold
+
+    @property
+    def seals(self) -> bool:
+        """Whether the extractor reads the region's seals (``Region.seal_texts``)."""
+        return self.spec.seals
 
 
 EXTRACTORS: Registry[ExtractorSpec] = Registry("extractor")
 
 
-def extractor(
-    kind: DocKind | str,
-    *,
-    keywords: Mapping[str, float],
-    threshold: float = 2.0,
-    seals: bool = False,
-) -> Callable[[ExtractFunc], ExtractFunc]:
-    """Register the extractor of one document kind with its classification keywords.
-
-    ``seals``: the reading stage reads the arcs of the region's red seals for it.
-    """
+def extractor(spec: KindSpec) -> Callable[[ExtractFunc], ExtractFunc]:
+    """Register the extractor of one document kind with its kind's spec (``docpipe.kinds``)."""
 
     def decorate(func: ExtractFunc) -> ExtractFunc:
-        k = DocKind(kind)
-        EXTRACTORS.add(k.value, ExtractorSpec(k, func, dict(keywords), threshold, seals))
+        EXTRACTORS.add(spec.kind.value, ExtractorSpec(spec, func))
+        register(spec)
         return func
 
     return decorate

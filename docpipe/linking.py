@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from docpipe.models import DocKind, Document, Person, Submission
+from docpipe.kinds import card_kinds, id_type_kinds, specs
+from docpipe.models import Document, Person, Submission
 from docpipe.normalize import norm_id, norm_text, parse_date
 
 # How a person was linked to a card (``Links.how``), strongest first.
@@ -41,7 +42,8 @@ class Card:
 
     front: Document | None = None
     back: Document | None = None
-    # "page", "file", "elimination", "filed_dates" or "" when one side only.
+    # "page", "file", "elimination", "filed_dates", "one-sided" (a card of one side, in
+    # ``front``) or "" when one side only was found.
     paired_by: str = ""
 
     def value(self, name: str) -> str | None:
@@ -76,9 +78,27 @@ def _file_distance(front: Document, back: Document) -> float | None:
 
 
 def pair_sides(documents: list[Document]) -> list[Card]:
-    """Cards from the ID-card documents of a submission, in the order they were paired."""
-    fronts = [d for d in documents if d.kind == DocKind.id_card_front]
-    backs = [d for d in documents if d.kind == DocKind.id_card_back]
+    """Cards from the identity documents of a submission, in the order they were paired.
+
+    The sides of one card (``KindSpec.card``, ``side``) pair with each other only; a
+    one-sided card is a card by itself.
+    """
+    cards: list[Card] = []
+    for card in dict.fromkeys(s.card for s in specs() if s.card is not None):
+        sides = {s.kind: s.side for s in card_kinds(card)}
+        fronts = [d for d in documents if sides.get(d.kind, "") == "front"]
+        backs = [d for d in documents if sides.get(d.kind, "") == "back"]
+        cards.extend(
+            Card(front=d, paired_by="one-sided")
+            for d in documents
+            if d.kind in sides and sides[d.kind] is None
+        )
+        cards.extend(_paired(fronts, backs))
+    return cards
+
+
+def _paired(fronts: list[Document], backs: list[Document]) -> list[Card]:
+    """One card's fronts and backs paired: by page, by file, then by elimination."""
     cards: list[Card] = []
     for how, distance in (("page", _page_distance), ("file", _file_distance)):
         for f in list(fronts):
@@ -139,9 +159,8 @@ def same_person(a: Person, b: Person) -> bool:
 
 
 def holds_card(person: Person) -> bool:
-    """Whether the filed ID type is a card this module links (empty counts as 居民身份证)."""
-    kind = norm_text(person.id_type or "")
-    return not kind or any(word in kind for word in ("身份证", "居住证"))
+    """Whether the filed ID type names an identity kind (empty counts as 居民身份证)."""
+    return bool(id_type_kinds(person.id_type))
 
 
 @dataclass

@@ -16,8 +16,8 @@ document says, a discrepancy to report, not a misreading. The reading stays in
 ``raw``; the confidence drops a little.
 
 It runs after the second looks (``reading.extract_region``): the code that names the
-division may only pass its check character once read again. Which field of which
-kind is an enterprise name is one table (``PLACE_NAMED``).
+division may only pass its check character once read again. Which field of a kind is
+its enterprise name, and which its credit code, its spec says (``docpipe.kinds.Role``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from functools import cache
 
 from docpipe.checkdigits import is_valid_uscc
 from docpipe.compare import CHAR_DOUBT_BELOW
+from docpipe.kinds import Role, spec_of
 from docpipe.models import FieldValue
 from docpipe.normalize import edit_distance
 
@@ -34,12 +35,6 @@ from docpipe.normalize import edit_distance
 MIN_PLACE = 3
 # Confidence factor of a restored name: the image supports it, but less.
 RESTORED = 0.95
-# The enterprise name of each kind that has one beside a credit code.
-PLACE_NAMED: dict[str, str] = {
-    "business_license": "name",
-    "application_form": "enterprise_name",
-    "authorization_letter": "enterprise_name",
-}
 
 
 @cache
@@ -110,8 +105,13 @@ def restore_place(value: FieldValue, code: FieldValue | None) -> FieldValue:
 
 
 def restore_places(kind: str, fields: dict[str, FieldValue]) -> dict[str, FieldValue]:
-    """The fields, the kind's enterprise name (``PLACE_NAMED``) with its place restored."""
-    name = PLACE_NAMED.get(kind)
-    if name is None or name not in fields:
+    """The fields, the kind's enterprise name with its place restored from its credit code."""
+    spec = spec_of(kind)
+    if spec is None:
         return fields
-    return {**fields, name: restore_place(fields[name], fields.get("credit_code"))}
+    codes = [fields[c] for c in spec.with_role(Role.credit_code) if c in fields]
+    out = dict(fields)
+    for name in spec.with_role(Role.enterprise_name):
+        if name in out and codes:
+            out[name] = restore_place(out[name], codes[0])
+    return out

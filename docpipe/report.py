@@ -19,14 +19,15 @@ import jinja2
 from PIL.Image import Image as PILImage
 
 from docpipe import crops as crops_mod
+from docpipe import kinds
 from docpipe.atomic import write_text_atomic
+from docpipe.compare import DOUBT_BELOW
 from docpipe.errors import DocpipeError
 from docpipe.models import (
     Attachment,
     AttachmentStatus,
     BBox,
     Counts,
-    DocKind,
     Document,
     EngineInfo,
     FieldValue,
@@ -135,14 +136,6 @@ def _env() -> jinja2.Environment:
 
 # --------------------------------------------------------------------------- rendering
 
-KIND_LABELS = {
-    DocKind.business_license: "营业执照",
-    DocKind.id_card_front: "身份证人像面",
-    DocKind.id_card_back: "身份证国徽面",
-    DocKind.application_form: "制发卡业务申请书",
-    DocKind.authorization_letter: "企业授权委托书",
-    DocKind.other: "其他",
-}
 APPLICATION_LABELS = {
     "change_operator": "变更企业操作员",
     "new_operator": "新增操作员",
@@ -156,7 +149,7 @@ STATUS_LABELS = {
     AttachmentStatus.unreadable: "✖ 无法读取 / unreadable",
     AttachmentStatus.ignored: "– 已忽略 / ignored",
 }
-LOW_CONFIDENCE = 0.90  # as compare.DOUBT_BELOW: below it a value is shown as doubtful
+LOW_CONFIDENCE = DOUBT_BELOW  # below it a value is shown as doubtful, as it is judged
 
 
 @dataclass(frozen=True)
@@ -267,7 +260,7 @@ def _finding_view(f: Finding, pages: _Pages) -> FindingView:
 
 
 def _document_view(d: Document, pages: _Pages) -> DocumentView:
-    label = f"{KIND_LABELS.get(d.kind, d.kind.value)} / {d.kind.value}"
+    label = f"{kinds.label(d.kind)} / {d.kind.value}"
     rows: list[tuple[int | None, str, FieldValue]] = []
     boxes: list[BBox] = []
     for name, v in d.fields.items():
@@ -280,7 +273,7 @@ def _document_view(d: Document, pages: _Pages) -> DocumentView:
         thumb = Picture(
             src=crops_mod.thumbnail(image, boxes, d.region),
             alt=(
-                f"{d.file} 第{d.page}页{KIND_LABELS.get(d.kind, '')}缩略图，"
+                f"{d.file} 第{d.page}页{kinds.label(d.kind)}缩略图，"
                 f"编号框为识别出的 {len(boxes)} 个字段 / thumbnail, "
                 f"{len(boxes)} recognised fields boxed and numbered"
             ),
@@ -306,7 +299,7 @@ def render_html(report: Report, pages: Mapping[tuple[str, int], PageImage] | Non
             problems=[a for a in report.attachments if a.status is not AttachmentStatus.read],
             application=APPLICATION_LABELS.get(report.application_type or "", ""),
             status_labels=STATUS_LABELS,
-            kind_labels=KIND_LABELS,
+            kind_labels=kinds.labels(),
             low_confidence=LOW_CONFIDENCE,
         )
     )

@@ -14,15 +14,16 @@ the first value, surely, on a document the applicant writes (``Checked.typed``: 
 form, the letter), the number is the paper's (two digits swapped), not a misreading:
 kept sure, marked ``FieldValue.check_failed`` (``misread.same_again``).
 
-Which fields get a second look is one table (``CHECKED``), by field name, whatever the
-document kind.
+Which fields get a second look is derived from the kinds' specs (``checked``): each
+field whose role is a checked number (``docpipe.kinds.Role``).
 
 Dates printed under a seal (the license's issue date, the letter's date) have no check
 character; a ring across an ``8`` makes it a ``3`` for the page OCR at full confidence.
-Their line is read again too (``UNDER_SEAL``), every cut in both renderings: a first cut
-that confirms the page at full confidence, every character scored 1.0, can be as wrong
-as the page (verify case-7069 of seed 7000 regenerated: 2003 for 2008 at 1.0 in both
-renderings of the first cut, 2008 in two later ones). The date stands when every reading
+Their line is read again too (``sealed_dates``: the fields of ``Role.under_seal``), every
+cut in both renderings: a first cut that confirms the page at full confidence, every
+character scored 1.0, can be as wrong as the page (verify case-7069 of seed 7000
+regenerated: 2003 for 2008 at 1.0 in both renderings of the first cut, 2008 in two later
+ones). The date stands when every reading
 agrees with the page, or every reading in the original colours does (on the work sets
 the red channel alone misread three dates, the page and the original colours never
 together). Every reading giving one other date replaces it (the page's reading in
@@ -43,6 +44,7 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from itertools import islice
 
 import cv2
@@ -51,6 +53,7 @@ import numpy as np
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.compare import CHAR_DOUBT_BELOW
 from docpipe.errors import OcrError
+from docpipe.kinds import Role, spec_of, specs
 from docpipe.misread import credit_code_shaped, id_number_shaped, same_again
 from docpipe.models import BBox, FieldValue
 from docpipe.normalize import edit_distance, norm_date, numeral_dates, possible_date
@@ -88,40 +91,43 @@ class Checked:
     shaped: Callable[[str], bool] | None = None
 
 
-_TYPED = ("application_form", "authorization_letter")
-CHECKED: dict[str, Checked] = {
-    "credit_code": Checked(
-        is_valid_uscc,
-        ("信用代码", "社会信用", "代码"),
-        ("business_license", *_TYPED),
-        _TYPED,
-        credit_code_shaped,
-    ),
-    "id_number": Checked(is_valid_id, ("身份号码", "公民身份"), ("id_card_front",)),
-    "operator_id_number": Checked(
-        is_valid_id,
-        ("证件号码", "身份证号"),
-        ("application_form",),
-        ("application_form",),
-        id_number_shaped,
-    ),
-    "agent_id_number": Checked(
-        is_valid_id,
-        ("身份证号", "证件号码"),
-        ("authorization_letter",),
-        ("authorization_letter",),
-        id_number_shaped,
-    ),
+# The check and the shape of each role of number (``docpipe.kinds.Role``).
+_ROLE_CHECKS: dict[Role, tuple[Callable[[str], bool], Callable[[str], bool]]] = {
+    Role.credit_code: (is_valid_uscc, credit_code_shaped),
+    Role.id_number: (is_valid_id, id_number_shaped),
 }
 
-# Dates printed under the seal, by document kind.
-UNDER_SEAL: dict[str, tuple[str, ...]] = {
-    "business_license": ("issue_date",),
-    "authorization_letter": ("sign_date",),
-    # The form's company seal, too, may stand over its date (acc3 60192: 2026 read 2023
-    # under the ring).
-    "application_form": ("sign_date",),
-}
+
+@cache
+def checked(kind: str | None) -> dict[str, Checked]:
+    """The fields of ``kind`` whose value has a check character (every kind's for None).
+
+    Derived from the kinds' specs: a field whose role has a check (``_ROLE_CHECKS``),
+    its label words, the kinds that have it and those the applicant writes.
+    """
+    out: dict[str, Checked] = {}
+    for spec in specs():
+        if kind is not None and spec.kind.value != kind:
+            continue
+        for f in spec.fields:
+            role = next((r for r in _ROLE_CHECKS if f.has(r)), None)
+            if role is None:
+                continue
+            valid, shaped = _ROLE_CHECKS[role]
+            seen = out.get(f.name)
+            kinds = (*seen.kinds, spec.kind.value) if seen else (spec.kind.value,)
+            typed = (*seen.typed,) if seen else ()
+            typed += (spec.kind.value,) if spec.typed else ()
+            out[f.name] = Checked(valid, f.labels, kinds, typed, shaped)
+    return out
+
+
+def sealed_dates(kind: str) -> tuple[str, ...]:
+    """The dates of ``kind`` printed where its seal may stand over them."""
+    spec = spec_of(kind)
+    return spec.with_role(Role.under_seal) if spec is not None else ()
+
+
 # Where the original colours sit among a cut's renderings (``renderings``), and how many.
 ORIGINAL, RENDERINGS = 0, 2
 # Confidence of a date that a second reading contradicts: under compare.DOUBT_BELOW.
@@ -288,7 +294,7 @@ def confirm(
     number, kept sure and marked ``check_failed`` (``misread.same_again``).
     """
     out = dict(fields)
-    for name, spec in CHECKED.items():
+    for name, spec in checked(kind).items():
         first = fields.get(name)
         if first is not None and first.value and spec.valid(first.value):
             continue
@@ -336,7 +342,7 @@ def printed_as_is(fields: dict[str, FieldValue], kind: str) -> dict[str, FieldVa
     (``check_failed``), as a scan's read the same twice is (``confirm``).
     """
     out = dict(fields)
-    for name, spec in CHECKED.items():
+    for name, spec in checked(kind).items():
         fv = fields.get(name)
         if fv is None or not fv.value or spec.valid(fv.value) or kind not in spec.typed:
             continue
@@ -399,7 +405,7 @@ def agree(
     doubt.
     """
     out = dict(fields)
-    for name in UNDER_SEAL.get(kind, ()):
+    for name in sealed_dates(kind):
         first = fields.get(name)
         if first is None or not first.value or first.bbox is None:
             continue

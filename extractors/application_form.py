@@ -17,6 +17,7 @@ from dataclasses import replace
 from docpipe.checkdigits import is_valid_id
 from docpipe.compare import is_doubtful
 from docpipe.extract import Region, extractor
+from docpipe.kinds import CODE_LABELS, KindSpec, Role, spec_field
 from docpipe.layout import (
     CREDIT_CODE_LABEL,
     Hit,
@@ -29,7 +30,7 @@ from docpipe.layout import (
     level,
     read_fields,
 )
-from docpipe.models import FieldValue
+from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import norm_date
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import CONTRADICTED
@@ -485,8 +486,31 @@ def _shape_checked(value: FieldValue, pattern: re.Pattern[str]) -> FieldValue:
     return value
 
 
-@extractor(
-    "application_form",
+SPEC = KindSpec(
+    kind=DocKind.application_form,
+    label="制发卡业务申请书",
+    document="电子口岸制发卡业务申请书",
+    document_en="the application form",
+    typed=True,
+    fields=(
+        spec_field("enterprise_name", "企业名称", Role.enterprise_name),
+        spec_field("credit_code", "统一社会信用代码", Role.credit_code, labels=CODE_LABELS),
+        spec_field("operator_name", "操作员姓名", Role.person_name, key=True),
+        spec_field("operator_id_type", "证件类型"),
+        spec_field(
+            "operator_id_number",
+            "证件号码",
+            Role.id_number,
+            key=True,
+            labels=("证件号码", "身份证号"),
+        ),
+        spec_field("operator_gender", "性别"),
+        spec_field("operator_mobile", "手机号码"),
+        spec_field("device_type", "介质类型"),
+        spec_field("device_number", "设备编号", key=True),
+        spec_field("application_type", "申请业务"),
+        spec_field("sign_date", "签署日期", Role.under_seal),
+    ),
     keywords={
         "制发卡": 2.0,
         "业务申请书": 1.5,
@@ -497,6 +521,9 @@ def _shape_checked(value: FieldValue, pattern: re.Pattern[str]) -> FieldValue:
     },
     threshold=2.0,
 )
+
+
+@extractor(SPEC)
 def extract_application_form(region: Region) -> dict[str, FieldValue]:
     """Fields of an application form (CONTRACT §2 ``application_form``)."""
     # A ruled table read cell by cell (a value never runs across a ruling, a wrapped

@@ -30,9 +30,10 @@ from dataclasses import replace
 
 from docpipe.checkdigits import is_valid_id, is_valid_uscc
 from docpipe.extract import Region, extractor
+from docpipe.kinds import CODE_LABELS, KindSpec, Role, spec_field
 from docpipe.layout import CREDIT_CODE_LABEL, Hit, Label, Turn, in_cells, read_fields, wrapped_on
 from docpipe.misread import credit_code_shaped
-from docpipe.models import FieldValue
+from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import edit_distance, norm_id
 from docpipe.ocr.base import OcrLine
 from docpipe.reread import CONTRADICTED
@@ -461,8 +462,27 @@ def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | No
     return prose.value(found[1], found[2], found[0])
 
 
-@extractor(
-    "authorization_letter",
+SPEC = KindSpec(
+    kind=DocKind.authorization_letter,
+    label="企业授权委托书",
+    document="企业授权委托书",
+    document_en="the authorization letter",
+    typed=True,
+    seals=True,
+    fields=(
+        spec_field("enterprise_name", "委托单位", Role.enterprise_name),
+        spec_field("credit_code", "统一社会信用代码", Role.credit_code, labels=CODE_LABELS),
+        spec_field("agent_name", "受托人", Role.person_name, key=True),
+        spec_field(
+            "agent_id_number",
+            "受托人身份证号",
+            Role.id_number,
+            key=True,
+            labels=("身份证号", "证件号码"),
+        ),
+        spec_field("matter", "委托事项"),
+        spec_field("sign_date", "签署日期", Role.under_seal),
+    ),
     keywords={
         "授权委托书": 2.0,
         "兹委托": 1.5,
@@ -474,8 +494,10 @@ def _sign_date(region: Region, hit: Hit | None, prose: Prose) -> FieldValue | No
         "委托书": 0.5,
     },
     threshold=2.0,
-    seals=True,
 )
+
+
+@extractor(SPEC)
 def extract_authorization_letter(region: Region) -> dict[str, FieldValue]:
     """Fields of an authorization letter (CONTRACT §2 ``authorization_letter``)."""
     # A letter of labelled facts may be a ruled table: read it cell by cell.

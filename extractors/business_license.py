@@ -29,6 +29,7 @@ from collections.abc import Sequence
 
 from docpipe.checkdigits import USCC_ALPHABET, is_valid_uscc
 from docpipe.extract import Region, extractor
+from docpipe.kinds import CODE_LABELS, KindSpec, Role, spec_field
 from docpipe.layout import (
     LEAD,
     Hit,
@@ -126,7 +127,34 @@ _DATE_DIGITS = str.maketrans({"O": "0", "o": "0", "〇": "0", "I": "1", "l": "1"
 _CORRECTED_PENALTY = 0.9
 
 
-@extractor(DocKind.business_license, keywords=KEYWORDS, threshold=THRESHOLD, seals=True)
+SPEC = KindSpec(
+    kind=DocKind.business_license,
+    label="营业执照",
+    document="营业执照",
+    document_en="the business license",
+    seals=True,
+    fields=(
+        spec_field(
+            "credit_code", "统一社会信用代码", Role.credit_code, key=True, labels=CODE_LABELS
+        ),
+        spec_field("name", "名称", Role.enterprise_name, key=True),
+        spec_field("enterprise_type", "类型"),
+        spec_field("legal_representative", "法定代表人", Role.person_name, key=True),
+        spec_field("registered_capital", "注册资本"),
+        spec_field("established_date", "成立日期"),
+        spec_field("business_term_from", "营业期限自"),
+        spec_field("business_term_to", "营业期限至"),
+        spec_field("address", "住所"),
+        spec_field("business_scope", "经营范围"),
+        spec_field("registration_authority", "登记机关"),
+        spec_field("issue_date", "发证日期", Role.under_seal),
+    ),
+    keywords=KEYWORDS,
+    threshold=THRESHOLD,
+)
+
+
+@extractor(SPEC)
 def extract_business_license(region: Region) -> dict[str, FieldValue]:
     """Read every CONTRACT §2 field of a business license; unread fields are left out."""
     skew = region.ocr.skew if region.ocr.source == "ocr" else 0.0

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
+from docpipe.kinds import KindSpec, Role, spec_field
 from docpipe.layout import Hit, Label, Span, Turn, clean, level, read_fields, rows, union
 from docpipe.models import DocKind, FieldValue
 from docpipe.normalize import LONG_TERM, edit_distance, parse_date
@@ -430,7 +431,54 @@ _CLOSED: dict[str, Callable[[str], bool]] = {
 }
 
 
-@extractor(DocKind.id_card_front, keywords=FRONT_KEYWORDS, threshold=THRESHOLD)
+# The filed ID types the resident card is proof for. The 港澳台居民居住证's front prints
+# the same labels and an 18-digit number of the same check, and the 永居证 is linked by
+# content too, as before their own kinds were declared.
+ID_TYPES = (
+    ("居民身份证", "身份证", "中华人民共和国居民身份证", "二代身份证"),
+    ("港澳台居民居住证", "居住证"),
+    ("外国人永久居留身份证", "永居证"),
+)
+FRONT = KindSpec(
+    kind=DocKind.id_card_front,
+    label="身份证人像面",
+    document="居民身份证",
+    document_en="ID card",
+    card="居民身份证",
+    side="front",
+    id_types=ID_TYPES,
+    fields=(
+        spec_field("name", "姓名", Role.person_name, key=True),
+        spec_field("gender", "性别"),
+        spec_field("ethnicity", "民族"),
+        spec_field("birth_date", "出生"),
+        spec_field("address", "住址"),
+        spec_field(
+            "id_number", "公民身份号码", Role.id_number, key=True, labels=("身份号码", "公民身份")
+        ),
+    ),
+    keywords=FRONT_KEYWORDS,
+    threshold=THRESHOLD,
+)
+BACK = KindSpec(
+    kind=DocKind.id_card_back,
+    label="身份证国徽面",
+    document="居民身份证",
+    document_en="ID card",
+    card="居民身份证",
+    side="back",
+    id_types=ID_TYPES,
+    fields=(
+        spec_field("issuing_authority", "签发机关"),
+        spec_field("valid_from", "有效期限起", key=True),
+        spec_field("valid_to", "有效期限止", key=True),
+    ),
+    keywords=BACK_KEYWORDS,
+    threshold=THRESHOLD,
+)
+
+
+@extractor(FRONT)
 def extract_front(region: Region) -> dict[str, FieldValue]:
     """Fields of the portrait side: name, gender, ethnicity, birth date, address, number."""
     lines, back = level(relabel(region.lines, _SHORT_LABELS), region.ocr.skew)
@@ -512,7 +560,7 @@ def _date_run(lines: Sequence[OcrLine]) -> tuple[str, Span] | None:
     return _find_line(lines, pat)
 
 
-@extractor(DocKind.id_card_back, keywords=BACK_KEYWORDS, threshold=THRESHOLD)
+@extractor(BACK)
 def extract_back(region: Region) -> dict[str, FieldValue]:
     """Fields of the emblem side: issuing authority, validity start and end."""
     lines, back = level(relabel(region.lines, _BACK_LABELS), region.ocr.skew)

@@ -43,13 +43,13 @@ from docpipe.compare import (
     norm_value,
     outcome,
 )
+from docpipe.kinds import id_type_name, id_type_names
 from docpipe.misread import credit_code_shaped, id_number_shaped, one_of
 from docpipe.models import Code, DocKind, Document, Person, Severity, Submission
 from docpipe.normalize import edit_distance, norm_id, norm_text, parse_date
 from docpipe.rules import Hit, RuleContext, rule
 from validators.dates import as_of
 from validators.devices import DEVICE_TYPES
-from validators.identity import RESIDENT_ID_TYPES
 from validators.required import NEEDS
 
 _FORM_ZH, _FORM_EN = "申请书", "the application form"
@@ -95,7 +95,6 @@ _PERSON_FIELDS: tuple[tuple[str, str, str, str, str], ...] = (
     ("device_number", "device_number", "text", "操作员设备编号", "operator device number"),
 )
 # 居民身份证 and 身份证 name the same document.
-_ID_TYPE_ALIASES = {"身份证": "居民身份证", "二代身份证": "居民身份证", "居民身份证": "居民身份证"}
 # Red seal: a red pixel is clearly red; a page needs this share of them to show a seal.
 SEAL_MIN_SHARE = 0.0004
 # A page whose channels never differ by more than this is greyscale: a seal cannot show.
@@ -108,7 +107,7 @@ def _same_id_type(a: str, b: str) -> bool:
     >>> _same_id_type("身份证", "居民身份证"), _same_id_type("护照", "居民身份证")
     (True, False)
     """
-    return _ID_TYPE_ALIASES.get(a, a) == _ID_TYPE_ALIASES.get(b, b)
+    return (id_type_name(a) or a) == (id_type_name(b) or b)
 
 
 def _digits(value: str) -> str:
@@ -132,10 +131,10 @@ _EQUAL: dict[str, Callable[[str, str], bool]] = {
     "mobile": _same_digits,
     "device_number": _same_digits,
 }
-# The ID types a form may name (the portal's list; 居住证 and 永居证 are ID proof too).
+# The ID types a form may name: every identity kind's (docpipe.kinds) and the rest of
+# the portal's list.
 ID_TYPE_NAMES = (
-    *_ID_TYPE_ALIASES,
-    *RESIDENT_ID_TYPES,
+    *id_type_names(),
     "护照",
     "港澳居民来往内地通行证",
     "台湾居民来往大陆通行证",

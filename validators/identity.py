@@ -28,6 +28,7 @@ from stdnum.exceptions import (
 )
 
 from docpipe.checkdigits import id_check_char
+from docpipe.kinds import RESIDENT_ID_TYPE, id_type_name
 from docpipe.models import Code, Person
 from docpipe.normalize import norm_id, norm_text, parse_date, parse_filed_date
 from docpipe.rules import Hit, RuleContext, rule
@@ -38,7 +39,6 @@ REGION_PREFIXES = frozenset(
     {*range(11, 16), *range(21, 24), *range(31, 38), *range(41, 47), *range(50, 55)}
     | {*range(61, 66), 71, 81, 82, 83}
 )
-RESIDENT_ID_TYPES = frozenset({"居民身份证", "身份证", "中华人民共和国居民身份证"})
 _MALE = frozenset({"男", "男性", "M", "MALE"})
 _FEMALE = frozenset({"女", "女性", "F", "FEMALE"})
 
@@ -59,7 +59,9 @@ def uses_id_number(id_type: str | None) -> bool:
 
 def is_resident_card(id_type: str | None) -> bool:
     """Tell whether the type is 居民身份证 (or empty), the card with legal validity bands."""
-    return id_type is None or not norm_text(id_type) or norm_text(id_type) in RESIDENT_ID_TYPES
+    if id_type is None or not norm_text(id_type):
+        return True
+    return id_type_name(id_type) == RESIDENT_ID_TYPE
 
 
 @dataclass(frozen=True)

@@ -26,17 +26,10 @@ from typing import Any
 import cv2
 import numpy as np
 
+from docpipe.kinds import is_card, key_fields
 from docpipe.models import DocKind, Document, Evidence
 from docpipe.rules import Hit, RuleContext, rule
 
-KEY_FIELDS: dict[DocKind, tuple[str, ...]] = {
-    DocKind.business_license: ("credit_code", "name", "legal_representative"),
-    DocKind.id_card_front: ("name", "id_number"),
-    DocKind.id_card_back: ("valid_from", "valid_to"),
-    DocKind.application_form: ("operator_name", "operator_id_number", "device_number"),
-    DocKind.authorization_letter: ("agent_name", "agent_id_number"),
-}
-_CARDS = (DocKind.id_card_front, DocKind.id_card_back)
 # Below this a key field makes its file "hard to read". Lower than the comparison's
 # doubt (compare.DOUBT_BELOW, 0.90): a value read at 0.86 that equals the filed one is
 # legible, and one that differs is already the comparison rule's doubt. Measured on the
@@ -69,7 +62,7 @@ def sharpness(image: Any, side: int = BLUR_SIDE) -> float:
 
 def _doubtful_fields(doc: Document) -> list[str]:
     out = []
-    for name in KEY_FIELDS.get(doc.kind, ()):
+    for name in key_fields(doc.kind):
         fv = doc.fields.get(name)
         if fv is not None and fv.value and fv.confidence < KEY_FIELD_BELOW:
             out.append(f"{name} ({fv.confidence:.2f})")
@@ -90,7 +83,7 @@ def _page_problems(ctx: RuleContext, file: str, page_no: int, docs: list[Documen
         return problems
     scale = rp.scale or 1.0
     page = rp.page
-    cards = [d for d in docs if d.page == page_no and d.kind in _CARDS]
+    cards = [d for d in docs if d.page == page_no and is_card(d.kind)]
     regions = [d.region for d in cards if d.region is not None]
     if cards and len(regions) == len(cards):
         # Card crops of a page: their size in the pixels the applicant gave us. A crop

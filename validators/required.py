@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from docpipe.kinds import spec_of
 from docpipe.linking import Card, link
 from docpipe.models import DocKind, Evidence, Severity, Submission
 from docpipe.normalize import norm_id, norm_text
@@ -65,11 +66,6 @@ NEEDS: dict[str, Needs] = {
     "certificate_renewal": Needs(operator_ids=False),
 }
 
-_DOCS = {
-    DocKind.business_license: ("营业执照", "the business license"),
-    DocKind.application_form: ("电子口岸制发卡业务申请书", "the application form"),
-    DocKind.authorization_letter: ("企业授权委托书", "the authorization letter"),
-}
 _SIDES = {"front": ("人像面", "front"), "back": ("国徽面", "back")}
 
 
@@ -112,6 +108,15 @@ def _who(sub: Submission, path: str) -> tuple[str, str]:
     return (f"{role_zh}{name}", f"{role_en} {name}".strip())
 
 
+def _card_name(card: Card) -> tuple[str, str]:
+    """The name of the document a card is (居民身份证 / ID card), from its kind's spec."""
+    side = card.front or card.back
+    spec = spec_of(side.kind) if side is not None else None
+    if spec is None:
+        return "身份证", "ID card"
+    return spec.document, spec.document_en
+
+
 def _id_hits(
     ctx: RuleContext, sub: Submission, paths: list[tuple[str, Severity]], blurred: list[str]
 ) -> Iterator[Hit]:
@@ -147,13 +152,14 @@ def _id_hits(
                 spare[side] -= 1
                 continue
             side_zh, side_en = _SIDES[side]
+            card_zh, card_en = _card_name(card)
             yield Hit(
                 field="submission",
                 severity=_doubted(blurred, severity),
                 evidence=_evidence(blurred),
                 message=(
-                    f"缺少{who_zh}身份证的{side_zh}{tail_zh} / the {side_en} of the ID card "
-                    f"of {who_en} is missing{tail_en}"
+                    f"缺少{who_zh}{card_zh}的{side_zh}{tail_zh} / the {side_en} of the "
+                    f"{card_en} of {who_en} is missing{tail_en}"
                 ),
             )
 
@@ -181,7 +187,8 @@ def file_required(ctx: RuleContext) -> Iterator[Hit]:
         wanted.append(DocKind.authorization_letter)
     for kind in wanted:
         if kind not in kinds:
-            zh, en = _DOCS[kind]
+            spec = spec_of(kind)
+            zh, en = (spec.document, spec.document_en) if spec else (kind.value, kind.value)
             yield Hit(
                 field="submission",
                 severity=_doubted(blurred, Severity.error),

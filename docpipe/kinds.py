@@ -1,0 +1,227 @@
+"""What docpipe knows of each document kind, declared once, where the kind is read.
+
+Each extractor module declares a ``KindSpec`` for the kind it reads (its fields with
+their roles and reviewer labels, its side of a card, the filed ID types it is proof
+for, its classification cues) and registers it with ``docpipe.extract.extractor``.
+Every table that used to be kept by hand per kind is derived here from the specs:
+the report's kind labels, quality's key fields, cross-reading's groups, re-reading's
+checked fields and dates under a seal, the enterprise names whose place is restored,
+the card sides that pair up, FILE-REQUIRED's ID proofs and the filed ID type names.
+Adding a kind is its extractor module (and its validators): nothing here changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+from docpipe.models import DocKind
+from docpipe.normalize import norm_text
+from docpipe.registry import Registry, load_package
+
+
+class Role(StrEnum):
+    """What a field is, whatever the kind: what the review and the second looks do with it.
+
+    - ``credit_code``: an 18-character unified social credit code (GB 32100 check);
+      re-read when it fails its check, cross-read with the other documents' codes.
+    - ``id_number``: an 18-character number with the MOD 11-2 check (居民身份证,
+      居住证, the 2023 永居证); re-read and cross-read like the code.
+    - ``enterprise_name``: the enterprise's name; cross-read with the other documents'
+      names, its place name restored from the credit code.
+    - ``person_name``: a person's name; cross-read with the other documents' names.
+    - ``under_seal``: a date printed where the seal may stand over it; read again.
+    """
+
+    credit_code = "credit_code"
+    id_number = "id_number"
+    enterprise_name = "enterprise_name"
+    person_name = "person_name"
+    under_seal = "under_seal"
+
+
+Side = Literal["front", "back"]
+# The words a credit code's label holds, whatever the document (统一社会信用代码, 社会信用代码).
+CODE_LABELS = ("信用代码", "社会信用", "代码")
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """One field of a kind: its CONTRACT §2 name, reviewer label, roles and weight.
+
+    ``key``: a field the review cannot do without (FILE-QUALITY calls a page whose key
+    field reads badly hard to read). ``labels``: words a label of this field contains,
+    for finding its line when the extractor gave no value (re-reading).
+    """
+
+    name: str
+    label: str
+    roles: frozenset[Role] = frozenset()
+    key: bool = False
+    labels: tuple[str, ...] = ()
+
+    def has(self, role: Role) -> bool:
+        """Whether the field plays ``role``."""
+        return role in self.roles
+
+
+def spec_field(
+    name: str,
+    label: str,
+    *roles: Role,
+    key: bool = False,
+    labels: tuple[str, ...] = (),
+) -> FieldSpec:
+    """A ``FieldSpec``, its roles given as arguments."""
+    return FieldSpec(name, label, frozenset(roles), key, labels)
+
+
+@dataclass(frozen=True, eq=False)
+class KindSpec:
+    """A document kind as the review sees it.
+
+    ``document``: the document's name in a FILE-REQUIRED message (for a card side, the
+    card's). ``card``: the card a side belongs to; the sides of one card pair up (a
+    one-sided card has ``card`` and no ``side``). ``id_types``: the filed ``id_type``
+    values (short forms included, the first the full name) this kind is proof for; a
+    kind with any is an identity document. ``typed``: the applicant writes its values
+    (a form, a letter), so a number failing its check read the same twice is the
+    paper's own. ``keywords`` and ``threshold``: the classifier's cues; ``seals``:
+    the reading stage reads the arcs of the region's red seals for the extractor.
+    """
+
+    kind: DocKind
+    label: str
+    fields: tuple[FieldSpec, ...]
+    keywords: Mapping[str, float]
+    threshold: float = 2.0
+    document: str = ""
+    document_en: str = ""
+    card: str | None = None
+    side: Side | None = None
+    id_types: tuple[tuple[str, ...], ...] = ()
+    typed: bool = False
+    seals: bool = False
+    _by_name: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
+
+    @property
+    def identity(self) -> bool:
+        """Whether this kind is a person's ID proof."""
+        return bool(self.id_types)
+
+    def get(self, name: str) -> FieldSpec | None:
+        """The field called ``name``, or ``None`` when the kind has none."""
+        return self._by_name.get(name)
+
+    def names(self) -> tuple[str, ...]:
+        """The kind's field names, in its declared order."""
+        return tuple(f.name for f in self.fields)
+
+    def with_role(self, role: Role) -> tuple[str, ...]:
+        """The names of the kind's fields that play ``role``."""
+        return tuple(f.name for f in self.fields if f.has(role))
+
+
+KINDS: Registry[KindSpec] = Registry("document kind")
+OTHER_LABEL = "其他"
+
+
+def register(spec: KindSpec) -> KindSpec:
+    """Add a kind's spec to the registry (``docpipe.extract.extractor`` does)."""
+    KINDS.add(spec.kind.value, spec)
+    return spec
+
+
+def specs() -> list[KindSpec]:
+    """Every registered kind's spec, the extractors imported first."""
+    load_package("extractors")
+    return list(KINDS)
+
+
+def spec_of(kind: DocKind | str) -> KindSpec | None:
+    """The spec of ``kind``; ``None`` for ``other`` and unknown kinds."""
+    load_package("extractors")
+    name = kind.value if isinstance(kind, DocKind) else str(kind)
+    return KINDS.get(name) if name in KINDS else None
+
+
+def label(kind: DocKind | str) -> str:
+    """The reviewer's (Chinese) name of a kind (营业执照, 身份证人像面)."""
+    spec = spec_of(kind)
+    return spec.label if spec is not None else OTHER_LABEL
+
+
+def key_fields(kind: DocKind | str) -> tuple[str, ...]:
+    """The fields of ``kind`` a review cannot do without (FILE-QUALITY)."""
+    spec = spec_of(kind)
+    return tuple(f.name for f in spec.fields if f.key) if spec is not None else ()
+
+
+def field_names(kind: DocKind | str) -> tuple[str, ...]:
+    """The CONTRACT §2 field names ``kind`` reports."""
+    spec = spec_of(kind)
+    return spec.names() if spec is not None else ()
+
+
+def slots(role: Role) -> tuple[tuple[DocKind, str], ...]:
+    """Every (kind, field) that plays ``role``, in the registry's order."""
+    return tuple((s.kind, name) for s in specs() for name in s.with_role(role))
+
+
+def is_card(kind: DocKind | str) -> bool:
+    """Whether ``kind`` is a card or a card's side (an ID-1 sized document)."""
+    spec = spec_of(kind)
+    return spec is not None and spec.card is not None
+
+
+def labels() -> dict[DocKind, str]:
+    """Every kind's reviewer label, ``other`` included."""
+    return {**{s.kind: s.label for s in specs()}, DocKind.other: OTHER_LABEL}
+
+
+def identity_kinds() -> tuple[DocKind, ...]:
+    """The kinds that are a person's ID proof."""
+    return tuple(s.kind for s in specs() if s.identity)
+
+
+def card_kinds(card: str) -> tuple[KindSpec, ...]:
+    """The specs of one card's sides (or of the one-sided card)."""
+    return tuple(s for s in specs() if s.card == card)
+
+
+def id_type_kinds(id_type: str | None) -> tuple[DocKind, ...]:
+    """The identity kinds a filed ``id_type`` names (an empty one: the resident card's).
+
+    Brackets, full- and half-width, are alike; the short forms each spec lists count.
+    """
+    name = id_type_name(id_type or RESIDENT_ID_TYPE)
+    return tuple(s.kind for s in specs() for group in s.id_types if group[0] == name)
+
+
+def id_type_name(id_type: str | None) -> str | None:
+    """The full name of a filed ``id_type`` (身份证 → 居民身份证); ``None`` if unknown."""
+    text = _bare(id_type or "")
+    for s in specs():
+        for group in s.id_types:
+            if any(_bare(t) == text for t in group):
+                return group[0]
+    return None
+
+
+def id_type_names() -> tuple[str, ...]:
+    """Every filed ``id_type`` value an identity kind accepts, short forms included."""
+    return tuple(dict.fromkeys(t for s in specs() for group in s.id_types for t in group))
+
+
+# The ID type of a person whose ``id_type`` was left empty (CONTRACT §1's example).
+RESIDENT_ID_TYPE = "居民身份证"
+
+
+def _bare(text: str) -> str:
+    """An ID type name without brackets and spaces, for comparing names."""
+    return "".join(ch for ch in norm_text(text) if ch not in "()（）[]【】 ")
