@@ -38,9 +38,9 @@ from docpipe.kinds import Role, slots
 from docpipe.models import DocKind, Document, FieldValue
 from docpipe.normalize import edit_distance, norm_text
 from docpipe.ocr.base import OcrEngine, OcrLine
+from docpipe.ocr.lines import score_line
 from docpipe.reading import ReadPage
 from docpipe.reread import CUTS, crop_line, renderings
-from docpipe.seal import score_line
 
 log = logging.getLogger(__name__)
 

@@ -58,7 +58,8 @@ from docpipe.misread import credit_code_shaped, id_number_shaped, same_again
 from docpipe.models import BBox, FieldValue
 from docpipe.normalize import edit_distance, norm_date, numeral_dates, possible_date
 from docpipe.ocr.base import OcrEngine, OcrLine
-from docpipe.seal import recognize_line, redness
+from docpipe.ocr.lines import recognize_line
+from docpipe.seal import redness
 
 log = logging.getLogger(__name__)
 

@@ -37,9 +37,8 @@ import numpy as np
 
 from docpipe.errors import OcrError
 from docpipe.models import BBox
-from docpipe.ocr import cache as ocr_cache
-from docpipe.ocr import ctc
-from docpipe.ocr.base import OcrEngine, OcrLine
+from docpipe.ocr.base import OcrEngine
+from docpipe.ocr.lines import recognize_line, score_line
 
 log = logging.getLogger(__name__)
 
@@ -260,57 +259,6 @@ def text_line(strip: np.ndarray) -> np.ndarray | None:
     pad = max(4, (y1 - y0) // 8)
     crop = strip[max(0, y0 - pad) : y1 + pad + 1, max(0, x0 - pad) : x1 + pad + 1]
     return np.ascontiguousarray(crop)
-
-
-def recognize_line(line: np.ndarray, engine: OcrEngine) -> list[OcrLine]:
-    """OCR one cropped line of text (cached by content hash, like pages).
-
-    Detection is skipped where the engine allows it: the detector scales any image up
-    to 736 px on its shorter side, so a thin strip would cost as much as a page.
-    ``engine.recognize_line`` is used when the engine has it (rapidocr, replay,
-    recording); any other engine gets ``recognize`` on the padded line.
-    """
-
-    def read() -> list[OcrLine]:
-        lines = _recognize_only(line, engine)
-        if lines is None:
-            pad = (STRIP_PAD,) * 4
-            padded = cv2.copyMakeBorder(line, *pad, cv2.BORDER_CONSTANT, value=(255,) * 3)
-            lines = engine.recognize(padded)
-        return lines
-
-    return ocr_cache.cached(engine, line, read, kind="line")
-
-
-def score_line(
-    line: np.ndarray, texts: Sequence[str], engine: OcrEngine
-) -> list[float | None] | None:
-    """How well the cropped ``line`` supports each text (cached like readings).
-
-    ``None`` when the engine cannot score (``engine.score_line`` is optional: the
-    rapidocr adapter and the replay and recording engines have it).
-    """
-    own = getattr(engine, "score_line", None)
-    if not callable(own):
-        return None
-
-    def read() -> list[OcrLine]:
-        return ctc.as_lines(texts, own(line, texts))
-
-    try:
-        lines = ocr_cache.cached(engine, line, read, kind=ctc.scores_key(texts))
-    except OcrError as exc:
-        log.info("line not scored: %s", exc.message_en)
-        return None
-    return ctc.from_lines(texts, lines)
-
-
-def _recognize_only(line: np.ndarray, engine: OcrEngine) -> list[OcrLine] | None:
-    """Recognition without detection, when the engine offers it; ``None`` when not."""
-    own = getattr(engine, "recognize_line", None)
-    if callable(own):
-        return list(own(line))
-    return None
 
 
 def read_seals(

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
@@ -460,21 +461,18 @@ FRONT = KindSpec(
     keywords=FRONT_KEYWORDS,
     threshold=THRESHOLD,
 )
-BACK = KindSpec(
+# The other side of the same card: its document, card and ID types are the front's.
+BACK = replace(
+    FRONT,
     kind=DocKind.id_card_back,
     label="身份证国徽面",
-    document="居民身份证",
-    document_en="ID card",
-    card="居民身份证",
     side="back",
-    id_types=ID_TYPES,
     fields=(
         spec_field("issuing_authority", "签发机关"),
         spec_field("valid_from", "有效期限起", key=True),
         spec_field("valid_to", "有效期限止", key=True),
     ),
     keywords=BACK_KEYWORDS,
-    threshold=THRESHOLD,
 )
 
 

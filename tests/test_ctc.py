@@ -11,7 +11,8 @@ import pytest
 
 from docpipe.ocr.ctc import as_lines, from_lines, log_likelihood, scores_key, support
 from docpipe.ocr.fake import ReplayEngine, score_record_key
-from docpipe.seal import read_seals, score_line, text_line, unwrap_arc
+from docpipe.ocr.lines import score_line
+from docpipe.seal import read_seals, text_line, unwrap_arc
 
 
 def _collapse(path: tuple[int, ...]) -> tuple[int, ...]:

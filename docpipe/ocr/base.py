@@ -9,6 +9,7 @@ upside down. Page orientation is decided from the whole page afterwards
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -107,4 +108,22 @@ class OcrEngine(Protocol):
 
     def recognize(self, image: np.ndarray) -> list[OcrLine]:
         """Detect, classify direction and recognise every text line of ``image`` (H×W×3 RGB)."""
+        ...
+
+
+@runtime_checkable
+class LineReader(Protocol):
+    """An engine that recognises one cropped text line without detecting it first."""
+
+    def recognize_line(self, image: np.ndarray) -> list[OcrLine]:
+        """The text of one cropped line (H×W×3 RGB), as ``OcrLine``s in its frame."""
+        ...
+
+
+@runtime_checkable
+class LineScorer(Protocol):
+    """An engine that scores texts against one cropped line (``docpipe.ocr.ctc``)."""
+
+    def score_line(self, image: np.ndarray, texts: Sequence[str]) -> list[float | None]:
+        """Each text's support by the line; ``None`` for a text outside its alphabet."""
         ...
