@@ -13,7 +13,7 @@ Adding a kind is its extractor module (and its validators): nothing here changes
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
 
@@ -85,8 +85,8 @@ class KindSpec:
     ``document``: the document's name in a FILE-REQUIRED message (for a card side, the
     card's). ``card``: the card a side belongs to; the sides of one card pair up (a
     one-sided card has ``card`` and no ``side``). ``id_types``: the filed ``id_type``
-    values (short forms included, the first the full name) this kind is proof for; a
-    kind with any is an identity document. ``typed``: the applicant writes its values
+    values this kind is proof for, one group per ID type, its full name first, then its
+    short forms; a kind with any is an identity document. ``typed``: the applicant writes its values
     (a form, a letter), so a number failing its check read the same twice is the
     paper's own. ``keywords`` and ``threshold``: the classifier's cues; ``seals``:
     the reading stage reads the arcs of the region's red seals for the extractor.
@@ -104,19 +104,11 @@ class KindSpec:
     id_types: tuple[tuple[str, ...], ...] = ()
     typed: bool = False
     seals: bool = False
-    _by_name: dict[str, FieldSpec] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_by_name", {f.name: f for f in self.fields})
 
     @property
     def identity(self) -> bool:
         """Whether this kind is a person's ID proof."""
         return bool(self.id_types)
-
-    def get(self, name: str) -> FieldSpec | None:
-        """The field called ``name``, or ``None`` when the kind has none."""
-        return self._by_name.get(name)
 
     def names(self) -> tuple[str, ...]:
         """The kind's field names, in its declared order."""
@@ -162,12 +154,6 @@ def key_fields(kind: DocKind | str) -> tuple[str, ...]:
     return tuple(f.name for f in spec.fields if f.key) if spec is not None else ()
 
 
-def field_names(kind: DocKind | str) -> tuple[str, ...]:
-    """The CONTRACT §2 field names ``kind`` reports."""
-    spec = spec_of(kind)
-    return spec.names() if spec is not None else ()
-
-
 def slots(role: Role) -> tuple[tuple[DocKind, str], ...]:
     """Every (kind, field) that plays ``role``, in the registry's order."""
     return tuple((s.kind, name) for s in specs() for name in s.with_role(role))
@@ -182,11 +168,6 @@ def is_card(kind: DocKind | str) -> bool:
 def labels() -> dict[DocKind, str]:
     """Every kind's reviewer label, ``other`` included."""
     return {**{s.kind: s.label for s in specs()}, DocKind.other: OTHER_LABEL}
-
-
-def identity_kinds() -> tuple[DocKind, ...]:
-    """The kinds that are a person's ID proof."""
-    return tuple(s.kind for s in specs() if s.identity)
 
 
 def card_kinds(card: str) -> tuple[KindSpec, ...]:

@@ -55,7 +55,7 @@ def default_threads() -> int:
 # this project's 2-core machine OpenVINO read a page in 0.41 to 0.83 of onnxruntime's
 # time (by the machine's load), read the accuracy benches as well, but a worker on it
 # peaked at 1428 MB over 24 submissions (2306 MB before its buffers were given back
-# around each page, ``_release``) against onnxruntime's 1002 MB: over the 1.2 GB a
+# around each page, ``_release``) against onnxruntime's 1002 to 1387 MB by run: over the 1.2 GB a
 # worker may take, so not the default. What stays is about 860 MB against 480 MB, kept
 # by the plugin's code for the shapes it has run (bucketing the detector's input to
 # multiples of 256 px kept as much).
