@@ -12,27 +12,52 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import ExtractorSpec, Region, load_extractors
-from docpipe.kinds import card_kinds, spec_of
+from docpipe.kinds import KindSpec, Role, card_kinds, spec_of
 from docpipe.layout import clean, union
 from docpipe.models import DocKind
 from docpipe.normalize import simplified
 from docpipe.ocr.base import OcrLine, OcrPage
 
-# Cue lines of the two sides of an ID card, for cutting a template page in two.
-# 公民身份证号码 is how the OCR reads the number's label on real cards.
-FRONT_CUES = ("公民身份号码", "公民身份证号", "姓名", "住址", "出生", "性别", "民族")
-BACK_CUES = ("签发机关", "有效期限", "居民身份证", "中华人民共和国")
-# A back side shows one of these even when its title was not read.
-STRONG_BACK_CUES = ("签发机关", "有效期限")
+
+@dataclass(frozen=True)
+class Sides:
+    """The two sides of one card as the page cutter sees them (``KindSpec.side_cues``).
+
+    ``numbered``: the front prints an 18-character number with a check character (a
+    line holding a valid one is a front cue even where no label was read).
+    """
+
+    front: tuple[DocKind, tuple[str, ...]]
+    back: tuple[DocKind, tuple[str, ...], tuple[str, ...]]
+    numbered: bool
+
+    @classmethod
+    def of(cls, front: KindSpec, back: KindSpec) -> Sides:
+        """The cutter's view of a card's front and back specs."""
+        front_cues, _ = front.side_cues()
+        back_cues, strong = back.side_cues()
+        numbered = bool(front.with_role(Role.id_number))
+        return cls((front.kind, front_cues), (back.kind, back_cues, strong), numbered)
 
 
 def score(text: str, spec: ExtractorSpec) -> float:
-    """Summed weight of the spec's keywords present in ``text`` (compared cleaned)."""
+    """Summed weight of the spec's cues in ``text``: keywords and value shapes.
+
+    Keywords are compared cleaned; shapes (``KindSpec.shapes``) are regexes searched.
+    """
     t = clean(text)
-    return sum(w for kw, w in spec.keywords.items() if clean(kw) in t)
+    words = sum(w for kw, w in spec.keywords.items() if clean(kw) in t)
+    return words + sum(w for pattern, w in spec.shapes.items() if _shape(pattern).search(t))
+
+
+@cache
+def _shape(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def scores(lines: Sequence[OcrLine]) -> dict[DocKind, float]:
@@ -84,12 +109,14 @@ def _empty_bands(lines: Sequence[OcrLine], axis: int) -> list[tuple[float, float
     return bands
 
 
-def _enough(front: Sequence[OcrLine], back: Sequence[OcrLine]) -> bool:
+def _enough(front: Sequence[OcrLine], back: Sequence[OcrLine], strong: Sequence[str]) -> bool:
     """Both sides shown: two front cues, and two back cues or one strong one."""
-    return len(front) >= 2 and (len(back) >= 2 or any(_has(ln, STRONG_BACK_CUES) for ln in back))
+    return len(front) >= 2 and (len(back) >= 2 or any(_has(ln, strong) for ln in back))
 
 
-def split_id_sides(lines: Sequence[OcrLine]) -> tuple[list[OcrLine], list[OcrLine]] | None:
+def split_id_sides(
+    lines: Sequence[OcrLine], sides: Sides
+) -> tuple[list[OcrLine], list[OcrLine]] | None:
     """Cut a page's lines into (front, back) when both sides stand on it, else ``None``.
 
     The cut is a straight band, across the page (the template: front above back) or
@@ -98,9 +125,12 @@ def split_id_sides(lines: Sequence[OcrLine]) -> tuple[list[OcrLine], list[OcrLin
     (a misread word, a value that happens to contain 民族) does not stop the split,
     and the band between the cards is wider than the gaps between rows of one card.
     """
-    front = [ln for ln in lines if _has(ln, FRONT_CUES) or _holds_id_number(ln)]
-    back = [ln for ln in lines if _has(ln, BACK_CUES) and not _has(ln, FRONT_CUES)]
-    if not _enough(front, back):
+    (_, front_cues), (_, back_cues, strong) = sides.front, sides.back
+    front = [
+        ln for ln in lines if _has(ln, front_cues) or (sides.numbered and _holds_id_number(ln))
+    ]
+    back = [ln for ln in lines if _has(ln, back_cues) and not _has(ln, front_cues)]
+    if not _enough(front, back, strong):
         return None
     n_cues = len(front) + len(back)
     best: tuple[tuple[int, float], int, float, bool] | None = None
@@ -110,7 +140,7 @@ def split_id_sides(lines: Sequence[OcrLine]) -> tuple[list[OcrLine], list[OcrLin
             for front_first in (True, False):
                 f_side = [ln for ln in front if (ln.center[axis] < cut) == front_first]
                 b_side = [ln for ln in back if (ln.center[axis] < cut) != front_first]
-                if not _enough(f_side, b_side):
+                if not _enough(f_side, b_side, strong):
                     continue
                 errors = n_cues - len(f_side) - len(b_side)
                 key = (errors, -(b - a))
@@ -131,21 +161,22 @@ def classify_page(ocr: OcrPage, file: str, page: int) -> list[Region]:
     kind, _ = best_kind(lines)
     sides = _sides_of(kind)
     if sides is not None:
-        split = split_id_sides(lines)
+        split = split_id_sides(lines, sides)
         if split is not None:
+            kinds = (sides.front[0], sides.back[0])
             return [
                 Region(file, page, part, ocr, union(ln.bbox for ln in part), side)
-                for part, side in zip(split, sides, strict=True)
+                for part, side in zip(split, kinds, strict=True)
             ]
     return [Region(file, page, lines, ocr, None, kind)]
 
 
-def _sides_of(kind: DocKind) -> tuple[DocKind, DocKind] | None:
-    """The front and back kinds of the two-sided card ``kind`` is a side of, else None."""
+def _sides_of(kind: DocKind) -> Sides | None:
+    """The two sides of the card ``kind`` is a side of, else ``None`` (one-sided cards too)."""
     spec = spec_of(kind)
     if spec is None or spec.card is None or spec.side is None:
         return None
-    by_side = {s.side: s.kind for s in card_kinds(spec.card)}
+    by_side = {s.side: s for s in card_kinds(spec.card)}
     if "front" not in by_side or "back" not in by_side:
         return None
-    return by_side["front"], by_side["back"]
+    return Sides.of(by_side["front"], by_side["back"])

@@ -133,6 +133,11 @@ class ExtractorSpec:
         return self.spec.keywords
 
     @property
+    def shapes(self) -> Mapping[str, float]:
+        """The kind's value-shape cues (regexes) and their weights."""
+        return self.spec.shapes
+
+    @property
     def threshold(self) -> float:
         """Below this summed keyword weight a region is not of this kind."""
         return self.spec.threshold

@@ -12,8 +12,8 @@ Adding a kind is its extractor module (and its validators): nothing here changes
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal
 
@@ -33,6 +33,9 @@ class Role(StrEnum):
       names, its place name restored from the credit code.
     - ``person_name``: a person's name; cross-read with the other documents' names.
     - ``under_seal``: a date printed where the seal may stand over it; read again.
+    - ``holder_number``: the number an identity document shows for its holder, which
+      the filed ``id_number`` is compared with and cards are linked by (an ID number,
+      a permit number).
     """
 
     credit_code = "credit_code"
@@ -40,6 +43,7 @@ class Role(StrEnum):
     enterprise_name = "enterprise_name"
     person_name = "person_name"
     under_seal = "under_seal"
+    holder_number = "holder_number"
 
 
 Side = Literal["front", "back"]
@@ -53,7 +57,9 @@ class FieldSpec:
 
     ``key``: a field the review cannot do without (FILE-QUALITY calls a page whose key
     field reads badly hard to read). ``labels``: words a label of this field contains,
-    for finding its line when the extractor gave no value (re-reading).
+    for finding its line when the extractor gave no value (re-reading). ``shape``: what
+    a confident reading of it must look like to stand as a mismatch (``None``: by the
+    comparison's kind, ``compare.Check.shape``).
     """
 
     name: str
@@ -61,6 +67,7 @@ class FieldSpec:
     roles: frozenset[Role] = frozenset()
     key: bool = False
     labels: tuple[str, ...] = ()
+    shape: Callable[[str], bool] | None = None
 
     def has(self, role: Role) -> bool:
         """Whether the field plays ``role``."""
@@ -73,9 +80,10 @@ def spec_field(
     *roles: Role,
     key: bool = False,
     labels: tuple[str, ...] = (),
+    shape: Callable[[str], bool] | None = None,
 ) -> FieldSpec:
     """A ``FieldSpec``, its roles given as arguments."""
-    return FieldSpec(name, label, frozenset(roles), key, labels)
+    return FieldSpec(name, label, frozenset(roles), key, labels, shape)
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,8 +96,14 @@ class KindSpec:
     values this kind is proof for, one group per ID type, its full name first, then its
     short forms; a kind with any is an identity document. ``typed``: the applicant writes its values
     (a form, a letter), so a number failing its check read the same twice is the
-    paper's own. ``keywords`` and ``threshold``: the classifier's cues; ``seals``:
-    the reading stage reads the arcs of the region's red seals for the extractor.
+    paper's own. ``keywords`` and ``threshold``: the classifier's cues; ``shapes``: more
+    cues, regexes of values only this kind prints (a number's prefix), each with its
+    weight, for kinds whose labels are another kind's; ``cues``: the
+    words whose lines show this side when a page holding both sides is cut in two (by
+    default the keywords; those weighing 2 or more show it alone); ``seals``: the
+    reading stage reads the arcs of the region's red seals for the extractor.
+    ``gb11643``: which filed numbers of this kind's ID types the GB 11643 number rules
+    (ID-FORMAT, ID-CHECK, ID-REGION, ID-BIRTH, ID-GENDER) check; ``None``: none.
     """
 
     kind: DocKind
@@ -104,6 +118,9 @@ class KindSpec:
     id_types: tuple[tuple[str, ...], ...] = ()
     typed: bool = False
     seals: bool = False
+    shapes: Mapping[str, float] = field(default_factory=dict)
+    cues: tuple[str, ...] = ()
+    gb11643: Callable[[str], bool] | None = None
 
     @property
     def identity(self) -> bool:
@@ -117,6 +134,19 @@ class KindSpec:
     def with_role(self, role: Role) -> tuple[str, ...]:
         """The names of the kind's fields that play ``role``."""
         return tuple(f.name for f in self.fields if f.has(role))
+
+    def field_spec(self, name: str) -> FieldSpec | None:
+        """The spec of the field ``name``, ``None`` when the kind has none."""
+        return next((f for f in self.fields if f.name == name), None)
+
+    def side_cues(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """(cue words of this side, those that show it alone) for cutting a page in two."""
+        cues = self.cues or tuple(self.keywords)
+        return cues, tuple(c for c in cues if self.keywords.get(c, 0.0) >= 2.0)
+
+    def proves(self, id_type: str) -> bool:
+        """Whether this kind is proof for the ID type of full name ``id_type``."""
+        return any(group[0] == id_type for group in self.id_types)
 
 
 KINDS: Registry[KindSpec] = Registry("document kind")
@@ -197,6 +227,18 @@ def id_type_name(id_type: str | None) -> str | None:
 def id_type_names() -> tuple[str, ...]:
     """Every filed ``id_type`` value an identity kind accepts, short forms included."""
     return tuple(dict.fromkeys(t for s in specs() for group in s.id_types for t in group))
+
+
+def gb11643_number(id_type: str | None, number: str) -> bool:
+    """Whether the GB 11643 number rules check ``number`` filed under ``id_type``.
+
+    An empty ID type is the resident card's; an ID type no kind is proof for has none.
+    """
+    return any(
+        s.gb11643 is not None and s.gb11643(number)
+        for s in specs()
+        if s.kind in id_type_kinds(id_type)
+    )
 
 
 # The ID type of a person whose ``id_type`` was left empty (CONTRACT §1's example).

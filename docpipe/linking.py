@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from docpipe.kinds import card_kinds, id_type_kinds, specs
+from docpipe.kinds import Role, card_kinds, id_type_kinds, spec_of, specs
 from docpipe.models import Document, Person, Submission
 from docpipe.normalize import norm_id, norm_text, parse_date
 
@@ -54,6 +54,36 @@ class Card:
                 if fv is not None and fv.value:
                     return fv.value
         return None
+
+    @property
+    def one_sided(self) -> bool:
+        """A card of one side (its document in ``front``): it has no back to miss."""
+        return self.paired_by == "one-sided"
+
+    def holding(self, name: str) -> Document | None:
+        """The side whose kind has the field ``name`` (the front of a one-sided card)."""
+        for doc in (self.front, self.back):
+            spec = spec_of(doc.kind) if doc is not None else None
+            if spec is not None and name in spec.names():
+                return doc
+        return None
+
+    def number_field(self) -> tuple[Document, str] | None:
+        """The side and field showing the holder's number (``Role.holder_number``)."""
+        for doc in (self.front, self.back):
+            spec = spec_of(doc.kind) if doc is not None else None
+            names = spec.with_role(Role.holder_number) if spec is not None else ()
+            if doc is not None and names:
+                return doc, names[0]
+        return None
+
+    def number(self) -> str | None:
+        """The holder's number as read, when it was."""
+        found = self.number_field()
+        if found is None:
+            return None
+        fv = found[0].fields.get(found[1])
+        return fv.value if fv is not None and fv.value else None
 
 
 def _centre_distance(a: Document, b: Document) -> float:
@@ -124,7 +154,7 @@ def _misread(a: str, b: str) -> int:
 
 def link_score(person: Person, card: Card) -> int:
     """3: same ID number; 2: same name; 1: number off by at most two characters; 0: none."""
-    number = card.value("id_number")
+    number = card.number()
     if person.id_number and number and norm_id(person.id_number) == norm_id(number):
         return 3
     name = card.value("name")

@@ -22,9 +22,11 @@ from dataclasses import replace
 from docpipe.checkdigits import is_valid_id
 from docpipe.extract import Region, extractor
 from docpipe.kinds import KindSpec, Role, spec_field
+from docpipe.kit.values import parse_validity
 from docpipe.layout import Hit, Label, Span, Turn, clean, level, read_fields, rows, union
+from docpipe.misread import id_number_shaped
 from docpipe.models import DocKind, FieldValue
-from docpipe.normalize import LONG_TERM, edit_distance, parse_date
+from docpipe.normalize import edit_distance, parse_date
 from docpipe.ocr.base import OcrLine
 from extractors._beside import BESIDE, CJK_NAME, beside_value, shaped
 
@@ -47,6 +49,9 @@ BACK_KEYWORDS = {
     "中华人民共和国": 1.0,
 }
 THRESHOLD = 4.0
+# The lines that show the front when a page holding both sides is cut in two.
+# 公民身份证号 is how the OCR reads the number's label on real cards.
+FRONT_CUES = ("公民身份号码", "公民身份证号", "姓名", "住址", "出生", "性别", "民族")
 # How far right of 姓名 a missed name is read again, in line heights (the portrait
 # starts some ten heights on).
 NAME_REACH = 6.0
@@ -82,7 +87,6 @@ LOOK_ALIKES = {"O": "0", "I": "1", "Z": "2", "S": "5", "B": "8"}
 _ID_EXACT = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9X])")
 _ID_LOOSE = re.compile(r"(?<![0-9A-Z])[0-9OIZSB]{17}[0-9XOIZSB](?![0-9A-Z])")
 _CN_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日?")
-_LONG_TERM_WORDS = ("长期", "永久", "无固定期限")
 _DOTTED = re.compile(r"(\d{4})[.,·/年-]?(\d{1,2})[.,·/月-]?(\d{1,2})日?")
 
 # The 56 民族 names as the card prints them (without 族).
@@ -448,6 +452,8 @@ FRONT = KindSpec(
     card="居民身份证",
     side="front",
     id_types=ID_TYPES,
+    cues=FRONT_CUES,
+    gb11643=lambda number: True,
     fields=(
         spec_field("name", "姓名", Role.person_name, key=True),
         spec_field("gender", "性别"),
@@ -455,7 +461,13 @@ FRONT = KindSpec(
         spec_field("birth_date", "出生"),
         spec_field("address", "住址"),
         spec_field(
-            "id_number", "公民身份号码", Role.id_number, key=True, labels=("身份号码", "公民身份")
+            "id_number",
+            "公民身份号码",
+            Role.id_number,
+            Role.holder_number,
+            key=True,
+            labels=("身份号码", "公民身份"),
+            shape=id_number_shaped,
         ),
     ),
     keywords=FRONT_KEYWORDS,
@@ -473,6 +485,7 @@ BACK = replace(
         spec_field("valid_to", "有效期限止", key=True),
     ),
     keywords=BACK_KEYWORDS,
+    cues=tuple(BACK_KEYWORDS),
 )
 
 
@@ -518,39 +531,6 @@ def extract_front(region: Region) -> dict[str, FieldValue]:
 
 
 # --------------------------------------------------------------------------- back
-
-
-def parse_validity(text: str) -> tuple[str | None, str | None]:
-    """(valid_from, valid_to) of a 有效期限 value: ISO dates, the end may be 长期.
-
-    The dash between the dates may be ``-``, ``—``, ``至``, ``~`` or mangled by the
-    OCR, and the dots may be lost; the dates are found by their digits.
-
-    >>> parse_validity("2015.03.02-2035.03.02")
-    ('2015-03-02', '2035-03-02')
-    >>> parse_validity("2015.03.02 至 长期")
-    ('2015-03-02', '长期')
-    >>> parse_validity("20150302一20350302")
-    ('2015-03-02', '2035-03-02')
-    """
-    t = clean(text)
-    dates = [
-        parse_date(f"{m.group(1)}-{m.group(2)}-{m.group(3)}")
-        for m in re.finditer(r"(\d{4})[.,·/年](\d{1,2})[.,·/月](\d{1,2})", t)
-    ]
-    if len([d for d in dates if d]) < 2:
-        # Dots lost: cut runs of eight digits.
-        digits = re.findall(r"\d{8}", re.sub(r"[^\d长期永久无固定限]", "", t))
-        alt = [parse_date(d) for d in digits]
-        if len([d for d in alt if d]) > len([d for d in dates if d]):
-            dates = alt
-    good = [d.isoformat() for d in dates if d is not None]
-    start = good[0] if good else None
-    if len(good) >= 2:
-        return start, good[1]
-    if any(w in t for w in _LONG_TERM_WORDS):
-        return start, LONG_TERM
-    return start, None
 
 
 def _date_run(lines: Sequence[OcrLine]) -> tuple[str, Span] | None:

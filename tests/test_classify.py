@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from docpipe.classify import best_kind, classify_page, scores, split_id_sides
+from docpipe.classify import Sides, best_kind, classify_page, scores, split_id_sides
 from docpipe.extract import load_extractors
 from docpipe.intake import load_submission
 from docpipe.models import BBox, DocKind
@@ -24,10 +24,11 @@ from docpipe.ocr.base import OcrLine, OcrPage
 from docpipe.ocr.orient import make_upright
 from docpipe.pages import open_pages
 from docpipe.reading import extract_region, read_page
-from extractors.id_card import THRESHOLD
+from extractors.id_card import BACK, FRONT, THRESHOLD
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
 ID_KINDS = {DocKind.id_card_front, DocKind.id_card_back}
+RESIDENT = Sides.of(FRONT, BACK)
 
 
 @cache
@@ -159,7 +160,7 @@ def test_stray_cue_does_not_stop_the_split() -> None:
     stray = OcrLine(
         text="民族", poly=[(700, 1200), (760, 1200), (760, 1230), (700, 1230)], confidence=0.4
     )
-    sides = split_id_sides([*page.lines, stray])
+    sides = split_id_sides([*page.lines, stray], RESIDENT)
     assert sides is not None
     front, back = sides
     assert stray in back
@@ -200,7 +201,7 @@ def test_template_with_front_labels_misread_is_split_by_its_number() -> None:
 def test_single_side_is_not_split(file: str) -> None:
     """A page with one side is one region of that side."""
     page = sample_page("case-0104", file)
-    assert split_id_sides(page.lines) is None
+    assert split_id_sides(page.lines, RESIDENT) is None
     (region,) = classify_page(page, file, 1)
     assert region.kind == (DocKind.id_card_front if "正面" in file else DocKind.id_card_back)
     assert region.bbox is None

@@ -28,7 +28,7 @@ from stdnum.exceptions import (
 )
 
 from docpipe.checkdigits import id_check_char
-from docpipe.kinds import RESIDENT_ID_TYPE, id_type_name
+from docpipe.kinds import RESIDENT_ID_TYPE, gb11643_number, id_type_name
 from docpipe.models import Code, Person
 from docpipe.normalize import norm_id, norm_text, parse_date, parse_filed_date
 from docpipe.rules import Hit, RuleContext, rule
@@ -43,18 +43,17 @@ _MALE = frozenset({"男", "男性", "M", "MALE"})
 _FEMALE = frozenset({"女", "女性", "F", "FEMALE"})
 
 
-def uses_id_number(id_type: str | None) -> bool:
-    """Tell whether the ID type carries an 18-character MOD 11-2 number.
+def uses_id_number(id_type: str | None, number: str = "") -> bool:
+    """Tell whether a number filed under ``id_type`` is a GB 11643 (MOD 11-2) number.
 
-    >>> uses_id_number(None), uses_id_number("居民身份证"), uses_id_number("港澳居民居住证")
+    Each identity kind says which of its numbers are (``KindSpec.gb11643``).
+
+    >>> uses_id_number(None), uses_id_number("居民身份证"), uses_id_number("港澳台居民居住证")
     (True, True, True)
     >>> uses_id_number("护照")
     False
     """
-    if id_type is None or not norm_text(id_type):
-        return True
-    value = norm_text(id_type)
-    return any(word in value for word in ("身份证", "居住证", "永久居留"))
+    return gb11643_number(id_type, norm_id(number))
 
 
 def is_resident_card(id_type: str | None) -> bool:
@@ -100,7 +99,7 @@ def filed_numbers(ctx: RuleContext) -> Iterator[IdNumber]:
     if ctx.submission is None:
         return
     for path, person in ctx.submission.persons():
-        if person.id_number is None or not uses_id_number(person.id_type):
+        if person.id_number is None or not uses_id_number(person.id_type, person.id_number):
             continue
         number = norm_id(person.id_number)
         if not number:

@@ -27,8 +27,8 @@ from datetime import date
 
 from docpipe.checkdigits import is_valid_id
 from docpipe.compare import Check, evidence, filed_values, judge
+from docpipe.kinds import RESIDENT_ID_TYPE, id_type_kinds, id_type_name, label, spec_of
 from docpipe.linking import BY_ELIMINATION, Card, Links, holds_card, link
-from docpipe.misread import id_number_shaped
 from docpipe.models import Code, Document, Person
 from docpipe.normalize import LONG_TERM, age_on, is_long_term, norm_id, parse_date, year_ends
 from docpipe.rules import Hit, RuleContext, rule
@@ -114,6 +114,8 @@ def _check(
     what: tuple[str, str],
     others: tuple[str, ...] = (),
 ) -> Check:
+    spec = spec_of(doc.kind)
+    field_spec = spec.field_spec(doc_field) if spec is not None else None
     return Check(
         path=f"{h.path}.{filed_key}",
         filed=getattr(h.person, filed_key),
@@ -121,12 +123,19 @@ def _check(
         doc_field=doc_field,
         what_zh=f"{h.role_zh}{what[0]}",
         what_en=f"{h.role_en} {what[1]}",
-        source_zh="身份证",
-        source_en="the ID card",
+        source_zh=spec.document if spec is not None else "身份证",
+        source_en=spec.document_en if spec is not None else "the ID card",
         how={"id_number": "id", "name": "name"}.get(filed_key, "date"),
-        shape=id_number_shaped if filed_key == "id_number" else None,
+        shape=field_spec.shape if field_spec is not None else None,
         others=others,
     )
+
+
+def is_resident(card: Card) -> bool:
+    """Whether the card is a 居民身份证 (the card of validity bands and temporary cards)."""
+    side = card.front or card.back
+    spec = spec_of(side.kind) if side is not None else None
+    return spec is not None and spec.proves(RESIDENT_ID_TYPE)
 
 
 def _others(ctx: RuleContext) -> tuple[str, ...]:
@@ -144,9 +153,10 @@ def id_number_match(ctx: RuleContext) -> Iterator[Hit]:
     """
     others = _others(ctx)
     for h in holders(ctx):
-        if h.card.front is not None:
-            what = ("证件号码", "ID number")
-            hit = judge(_check(h, h.card.front, "id_number", "id_number", what, others))
+        found = h.card.number_field()
+        if found is not None:
+            doc, name = found
+            hit = judge(_check(h, doc, "id_number", name, ("证件号码", "ID number"), others))
             if hit is not None:
                 yield _elimination_note(hit, h)
 
@@ -175,13 +185,14 @@ def id_validity_match(ctx: RuleContext) -> Iterator[Hit]:
     RULES.md ID-VALIDITY-MATCH, portal: "身份证有效期须与身份证一致".
     """
     for h in holders(ctx):
-        if h.card.back is None:
+        side = h.card.holding("valid_from")
+        if side is None:
             continue
         for key, doc_field, what in (
             ("id_valid_from", "valid_from", ("证件有效期起始日", "ID valid-from date")),
             ("id_valid_to", "valid_to", ("证件有效期截止日", "ID valid-to date")),
         ):
-            hit = judge(_check(h, h.card.back, key, doc_field, what, _others(ctx)))
+            hit = judge(_check(h, side, key, doc_field, what, _others(ctx)))
             if hit is not None:
                 yield _elimination_note(hit, h)
 
@@ -250,7 +261,8 @@ def id_front_back(ctx: RuleContext) -> Iterator[Hit]:
     """
     for h in card_owners(ctx):
         card = h.card
-        if card.back is None or not is_resident_card(h.person.id_type) or is_temporary(card):
+        resident = is_resident(card) and is_resident_card(h.person.id_type)
+        if card.back is None or not resident or is_temporary(card):
             continue
         born = card_birth(card)
         validity = _validity(card)
@@ -311,7 +323,7 @@ def id_temporary(ctx: RuleContext) -> Iterator[Hit]:
     a person to decide whether it is accepted (RULES.md ID-TEMPORARY).
     """
     for h in card_owners(ctx):
-        found = is_temporary(h.card)
+        found = is_temporary(h.card) if is_resident(h.card) else None
         if found is None:
             continue
         doc, name = found
@@ -331,3 +343,42 @@ def id_temporary(ctx: RuleContext) -> Iterator[Hit]:
                 "months): a person must decide whether it is accepted"
             ),
         )
+
+
+# --------------------------------------------------------------------------- the kind
+
+
+@rule("ID-TYPE-DOC", code="mismatch", severity="error")
+def id_type_doc(ctx: RuleContext) -> Iterator[Hit]:
+    """证件类型与所附证件一致 / ID type as the document found.
+
+    The identity document linked to a person (by number or name, ``docpipe.linking``)
+    is of a kind the person's filed ``id_type`` names (an empty one: 居民身份证); a
+    居住证 filed and a 居民身份证 uploaded is a mismatch on ``<person>.id_type``
+    (RULES.md ID-TYPE-DOC, portal "证件类型"). A card linked only by elimination may be
+    someone else's: the finding says so.
+    """
+    for h in holders(ctx):
+        wanted = id_type_kinds(h.person.id_type)
+        sides = [d for d in (h.card.front, h.card.back) if d is not None]
+        if not wanted or not sides or any(d.kind in wanted for d in sides):
+            continue
+        doc = sides[0]
+        spec = spec_of(doc.kind)
+        found_zh = spec.document if spec is not None else label(doc.kind)
+        found_en = spec.document_en if spec is not None else doc.kind.value
+        filed = h.person.id_type or RESIDENT_ID_TYPE
+        number = h.card.number_field()
+        fv = doc.fields.get(number[1]) if number is not None and number[0] is doc else None
+        hit = Hit(
+            field=f"{h.path}.id_type",
+            filed=h.person.id_type,
+            found=found_zh,
+            evidence=evidence(doc, fv),
+            message=(
+                f"{h.role_zh}填报的证件类型为{id_type_name(filed) or filed}，所附证件却是"
+                f"{found_zh}，请核对 / the {h.role_en}'s filed ID type is {filed}, but the "
+                f"document attached is a {found_en}, please check"
+            ),
+        )
+        yield _elimination_note(hit, h)

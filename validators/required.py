@@ -145,7 +145,7 @@ def _id_hits(
         if id(card) in done:  # the legal person is also an operator: one card serves both
             continue
         done.add(id(card))
-        for side in ("front", "back"):
+        for side in ("front",) if card.one_sided else ("front", "back"):
             if getattr(card, side) is not None:
                 continue
             if spare[side] > 0:  # a side nobody could be tied to: likely this one
